@@ -1,0 +1,1 @@
+"""The embedded default: real third-party data installed from the package registries."""

@@ -1,0 +1,45 @@
+"""The demo pipeline: three real sources, one per record kind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.config import PipelineConfig, parse_config
+from pipeline.demo.data import chatterbot_jsonl, data_home, spamassassin_dir, stdlib_dir
+
+# Test suites, demos and vendored tooling are not the code a team would train on.
+STDLIB_EXCLUDE = ["*/test/*", "*/tests/*", "*/idlelib/*", "*/lib2to3/*", "*/site-packages/*",
+                  "*/ensurepip/*", "*/turtledemo/*", "*/tkinter/*", "*/__phello__/*", "*/config-3*"]
+
+
+def demo_config(out_dir: str | Path = "runs/demo", home: Path | None = None) -> PipelineConfig:
+    home = home or data_home()
+    return parse_config(
+        {
+            "run": {"name": "demo", "out_dir": str(Path(out_dir).resolve())},
+            "sources": [
+                {
+                    "name": "chatterbot",
+                    "kind": "instruction",
+                    "format": "jsonl",
+                    "path": str(chatterbot_jsonl(home)),
+                    "fields": {"prompt": "question", "response": "answer", "group": "conversation"},
+                },
+                {
+                    "name": "stdlib",
+                    "kind": "code",
+                    "format": "code_tree",
+                    "path": str(stdlib_dir()),
+                    "exclude": STDLIB_EXCLUDE,
+                },
+                {
+                    "name": "spamassassin",
+                    "kind": "classification",
+                    "format": "email",
+                    "path": str(spamassassin_dir(home)),
+                    "label_from_dir": True,
+                    "exclude": ["*/.complete"],
+                },
+            ],
+        }
+    )

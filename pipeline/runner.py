@@ -1,0 +1,103 @@
+"""Run the pipeline's stages in order, recording each in the run catalog.
+
+The same step functions serve the local engine (`run_pipeline`) and the Prefect flow in
+`flows/`, which wraps each step in a task.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from pipeline.catalog import Catalog
+from pipeline.config import PipelineConfig
+from pipeline.fingerprint import code_version, hash_json
+from pipeline.store import StageOutput, StageStore
+
+# Makes a progress callback for a stage: (stage name, expected records or None) -> callback.
+ProgressFactory = Callable[[str, "int | None"], Callable[[int], None]]
+
+
+@dataclass
+class RunContext:
+    config: PipelineConfig
+    run_id: str
+    store: StageStore
+    catalog: Catalog
+    progress: ProgressFactory | None = None
+    outputs: dict[str, StageOutput] = field(default_factory=dict)
+
+    def record(self, name: str, output: StageOutput) -> StageOutput:
+        self.outputs[name] = output
+        self.catalog.record_stage(self.run_id, len(self.outputs), output)
+        return output
+
+    def progress_for(self, name: str, total: int | None) -> Callable[[int], None] | None:
+        return self.progress(name, total) if self.progress else None
+
+
+def start_run(config: PipelineConfig, progress: ProgressFactory | None = None) -> RunContext:
+    out = Path(config.run.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    catalog = Catalog(out)
+    config_json = config.model_dump(mode="json")
+    run_id = catalog.start_run(config.run.name, config_json, hash_json(config_json), code_version())
+    return RunContext(config, run_id, StageStore(out), catalog, progress)
+
+
+def step_collect(ctx: RunContext) -> StageOutput:
+    from pipeline.collect import collect
+
+    out = collect(ctx.config.sources, ctx.config.collect, ctx.store, ctx.progress_for("collect", None))
+    return ctx.record("collect", out)
+
+
+def step_clean(ctx: RunContext, collected: StageOutput) -> StageOutput:
+    from pipeline.clean.stage import CleanStage
+    from pipeline.stage import run_batch_stage
+
+    out = run_batch_stage(
+        CleanStage(ctx.config.clean), collected, ctx.store,
+        workers=ctx.config.run.workers, batch_size=ctx.config.run.batch_size,
+        progress=ctx.progress_for("clean", collected.counts["kept"]),
+    )
+    return ctx.record("clean", out)
+
+
+def finish_run(ctx: RunContext, error: BaseException | None = None) -> None:
+    status = "succeeded" if error is None else "failed"
+    ctx.catalog.finish_run(ctx.run_id, status, None if error is None else f"{type(error).__name__}: {error}")
+
+
+@contextmanager
+def run_lock(out_dir: str | Path) -> Iterator[None]:
+    """One pipeline run per run directory at a time: two writers would race on the catalog."""
+    path = Path(out_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path / ".lock", os.O_CREAT | os.O_RDWR)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RuntimeError(f"another run is using {out_dir}") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def run_pipeline(config: PipelineConfig, progress: ProgressFactory | None = None) -> RunContext:
+    """Every stage in order, without an orchestrator."""
+    with run_lock(config.run.out_dir):
+        ctx = start_run(config, progress)
+        try:
+            collected = step_collect(ctx)
+            step_clean(ctx, collected)
+        except BaseException as exc:
+            finish_run(ctx, exc)
+            raise
+        finish_run(ctx)
+    return ctx
