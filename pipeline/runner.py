@@ -68,9 +68,13 @@ def step_clean(ctx: RunContext, collected: StageOutput) -> StageOutput:
     return ctx.record("clean", out)
 
 
-def finish_run(ctx: RunContext, error: BaseException | None = None) -> None:
+def finish_run(ctx: RunContext, error: BaseException | None = None) -> Path:
+    """Close the run in the catalog and write its report; returns the report's path."""
+    from pipeline.report import write_report
+
     status = "succeeded" if error is None else "failed"
     ctx.catalog.finish_run(ctx.run_id, status, None if error is None else f"{type(error).__name__}: {error}")
+    return write_report(ctx.config.run.out_dir, ctx.run_id)
 
 
 @contextmanager

