@@ -11,12 +11,14 @@ from typing import Callable, Iterator, Optional
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from pipeline.config import ConfigError, PipelineConfig, load_config
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Curate SFT data: collect, clean, inspect.")
 console = Console(stderr=True)
-out = Console()
+# Piped output (CI logs, files) gets a wide page instead of rich's 80-column default.
+out = Console(width=None if sys.stdout.isatty() else 160)
 
 
 class Engine(str, Enum):
@@ -122,13 +124,12 @@ def _print_inspect(run_dir: Path, run_id: str | None, examples: int) -> None:
     for st in s.stages:
         if not st.reasons:
             continue
-        r = Table("reason", "count", "origin", "detail", "record", title=f"{st.stage}: rejected by reason",
-                  show_lines=examples > 1)
+        r = Table("reason", "count", "examples (origin, detail, record)", title=f"{st.stage}: rejected by reason",
+                  show_lines=True)
         for reason, n in sorted(st.reasons.items(), key=lambda kv: -kv[1]):
-            exs = st.examples.get(reason) or [{}]
-            for i, ex in enumerate(exs):
-                r.add_row(reason if i == 0 else "", f"{n:,}" if i == 0 else "", ex.get("origin", ""),
-                          ex.get("detail", ""), ex.get("record", "")[:100])
+            exs = st.examples.get(reason) or []
+            cell = "\n".join(f"[dim]{ex['origin']}[/]\n  {ex['detail']}\n  [italic]{ex['record']}[/]" for ex in exs)
+            r.add_row(reason, f"{n:,}", Text.from_markup(cell) if cell else "")
         out.print(r)
         if st.counters:
             out.print(f"{st.stage} counters: " + ", ".join(f"{k}={v:,}" for k, v in st.counters.items()))

@@ -41,6 +41,20 @@ class RunSummary:
     stages: list[StageSummary]
 
 
+_CONTENT_KEYS = ("text", "label", "prompt", "response", "code")
+
+
+def _content_preview(record: str) -> str:
+    """The record's content fields (not its id and lineage), or the raw preview as it is."""
+    try:
+        rec = json.loads(record)
+    except ValueError:
+        return record
+    if not isinstance(rec, dict) or not any(k in rec for k in _CONTENT_KEYS):
+        return record
+    return " | ".join(f"{k}: {rec[k]}" for k in _CONTENT_KEYS if rec.get(k) is not None)
+
+
 def _examples(rejected_path: Path, per_reason: int) -> dict[str, list[dict[str, str]]]:
     import pyarrow.parquet as pq
 
@@ -50,7 +64,7 @@ def _examples(rejected_path: Path, per_reason: int) -> dict[str, list[dict[str, 
         for row in batch.to_pylist():
             bucket = out.setdefault(row["reason"], [])
             if len(bucket) < per_reason:
-                rec = (row["record"] or "").replace("\n", " ")
+                rec = _content_preview(row["record"] or "").replace("\n", " ")
                 bucket.append({"origin": row["origin"] or "", "detail": row["detail"] or "",
                                "record": rec[:EXAMPLE_CHARS] + ("…" if len(rec) > EXAMPLE_CHARS else "")})
     return out
