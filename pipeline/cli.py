@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
-from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import Optional
 
 import typer
 from rich.console import Console
@@ -45,29 +45,22 @@ def _config(config: Optional[Path], out_dir: Optional[Path]) -> PipelineConfig:
     return cfg
 
 
-@contextmanager
-def _progress() -> Iterator[Callable[[str, int | None], Callable[[int], None]]]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=False) as progress:
-        def factory(stage: str, total: int | None) -> Callable[[int], None]:
-            task = progress.add_task(stage, total=total)
-            return lambda n: progress.advance(task, n)
-
-        yield factory
-
-
 def _run(cfg: PipelineConfig, engine: Engine, until: str | None = None) -> None:
     from pipeline import runner
 
     if engine is Engine.prefect and until is None:
+        # Verified here: the 20 s default start-up of Prefect's ephemeral server is too short on
+        # 2 cores, and analytics would try to reach the internet.
+        os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+        os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
         from flows.curation import curation_flow
 
         summary = curation_flow(config=cfg.model_dump(mode="json"), show_progress=sys.stderr.isatty())
         run_id = summary["run_id"]
     else:
-        with _progress() as factory, runner.run_lock(cfg.run.out_dir):
+        from pipeline.progress import rich_progress
+
+        with rich_progress() as factory, runner.run_lock(cfg.run.out_dir):
             ctx = runner.start_run(cfg, factory)
             try:
                 collected = runner.step_collect(ctx)

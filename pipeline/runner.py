@@ -16,10 +16,9 @@ from typing import Callable, Iterator
 from pipeline.catalog import Catalog
 from pipeline.config import PipelineConfig
 from pipeline.fingerprint import code_version, hash_json
+from pipeline.progress import ProgressFactory
 from pipeline.store import StageOutput, StageStore
 
-# Makes a progress callback for a stage: (stage name, expected records or None) -> callback.
-ProgressFactory = Callable[[str, "int | None"], Callable[[int], None]]
 
 
 @dataclass

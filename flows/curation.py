@@ -1,0 +1,115 @@
+"""The curation flow: validate the config, then run each pipeline step as a Prefect task.
+
+The flow only orchestrates. The steps are `pipeline.runner`'s, the same the local engine runs,
+and the deployment (schedule, work pool) lives in `deploy/`.
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from pipeline.config import ConfigError, PipelineConfig, load_config, parse_config, resolve_paths
+from pipeline.progress import rich_progress
+from pipeline.runner import RunContext, finish_run, run_lock, start_run, step_clean, step_collect
+from pipeline.store import StageOutput
+
+# Errors that may not recur on a second try (a flaky disk or network share, a hub timeout).
+# ConnectionError and TimeoutError are OSErrors; named for the reader. Bad data and bad
+# config (ValueError, ConfigError, SourceError) fail at once: retrying cannot fix them.
+TRANSIENT_ERRORS = (OSError, ConnectionError, TimeoutError)
+TOP_REASONS = 3
+
+
+def retry_on_transient_io(_task, _task_run, state) -> bool:
+    """Prefect's `retry_condition_fn`: retry only when the task failed on transient I/O."""
+    exc = state.result(raise_on_failure=False)
+    return isinstance(exc, TRANSIENT_ERRORS)
+
+
+# Tasks get the run context and return a StageOutput (a folder path and its manifest dict).
+# NO_CACHE and no result persistence: our own store already reuses a stage's output by its
+# fingerprint, so Prefect must not hash or pickle the inputs (the config, the catalog) again.
+@task(name="collect", retries=2, retry_delay_seconds=[10, 60], retry_condition_fn=retry_on_transient_io,
+      cache_policy=NO_CACHE, persist_result=False)
+def collect_task(ctx: RunContext) -> StageOutput:
+    return _logged(step_collect(ctx))
+
+
+@task(name="clean", cache_policy=NO_CACHE, persist_result=False)  # deterministic: no retries
+def clean_task(ctx: RunContext, collected: StageOutput) -> StageOutput:
+    return _logged(step_clean(ctx, collected))
+
+
+def _logged(out: StageOutput) -> StageOutput:
+    c = out.counts
+    get_run_logger().info("%s: %d in, %d kept, %d rejected%s -> %s", out.manifest["stage"], c["in"],
+                          c["kept"], c["rejected"], " (reused)" if out.reused else "", out.path)
+    return out
+
+
+def resolve_config(config_path: str | None, config: dict[str, Any] | None, out_dir: str | None) -> PipelineConfig:
+    """One of a YAML path or a config mapping; with neither, the demo pipeline."""
+    if config_path and config:
+        raise ConfigError("give config_path or config, not both")
+    if config_path:
+        cfg = load_config(config_path)
+    elif config is not None:
+        cfg = resolve_paths(parse_config(config), Path.cwd())
+    else:
+        from pipeline.demo.config import demo_config
+
+        cfg = demo_config(out_dir or "runs/demo")
+    if out_dir:
+        cfg.run.out_dir = str(Path(out_dir).expanduser().resolve())
+    return cfg
+
+
+@flow(name="curation")
+def curation_flow(config_path: str | None = None, config: dict[str, Any] | None = None,
+                  out_dir: str | None = None, show_progress: bool = False) -> dict[str, Any]:
+    cfg = resolve_config(config_path, config, out_dir)  # a bad config fails here, before any task
+    bars = rich_progress() if show_progress else nullcontext(None)
+    with run_lock(cfg.run.out_dir), bars as progress:
+        ctx = start_run(cfg, progress)
+        try:
+            collected = collect_task(ctx)
+            clean_task(ctx, collected)
+        except BaseException as exc:
+            finish_run(ctx, exc)
+            raise
+        finish_run(ctx)
+    summary = summarize(ctx)
+    publish_artifacts(summary)
+    return summary
+
+
+def summarize(ctx: RunContext) -> dict[str, Any]:
+    stages = {
+        name: {**{k: out.counts[k] for k in ("in", "kept", "rejected", "rejected_by_reason")},
+               "wall_s": out.manifest["timings"]["wall_s"], "reused": out.reused,
+               "path": str(out.path), "fingerprint": out.fingerprint}
+        for name, out in ctx.outputs.items()
+    }
+    return {"run_id": ctx.run_id, "out_dir": str(ctx.config.run.out_dir), "stages": stages}
+
+
+def publish_artifacts(summary: dict[str, Any]) -> None:
+    rows = []
+    for name, s in summary["stages"].items():
+        top = sorted(s["rejected_by_reason"].items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_REASONS]
+        rows.append({"stage": name, "in": s["in"], "kept": s["kept"], "rejected": s["rejected"],
+                     "top_reject_reasons": ", ".join(f"{r}: {n}" for r, n in top) or "-",
+                     "wall_s": s["wall_s"], "reused": s["reused"]})
+    create_table_artifact(rows, key="curation-stage-counts",
+                          description=f"Records in, kept and rejected per stage, run {summary['run_id']}")
+    lines = [f"# Curation run `{summary['run_id']}`", "", f"Run directory: `{summary['out_dir']}`", "",
+             "| stage | kept | output |", "|---|---|---|"]
+    lines += [f"| {name} | {s['kept']} | `{s['path']}` |" for name, s in summary["stages"].items()]
+    create_markdown_artifact("\n".join(lines), key="curation-run-summary",
+                             description="Run id and stage output folders")
