@@ -121,7 +121,10 @@ class QualityConfig(Strict):
 class LanguageConfig(Strict):
     enabled: bool = True
     allowed: list[str] = Field(default_factory=lambda: ["en"], min_length=1)
-    min_confidence: float = Field(default=0.5, ge=0, le=1)
+    min_confidence: float = Field(
+        default=0.5, ge=0, le=1,
+        description="reject only when this sure of a language not in `allowed`; unsure guesses pass",
+    )
     min_chars: int = Field(default=40, ge=1, description="shorter texts get language 'und' and pass")
 
 

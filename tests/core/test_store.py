@@ -71,3 +71,10 @@ def test_a_failed_stage_leaves_no_output_and_abandoned_temp_folders_are_cleared(
         store.run("t", "1", {}, "fp", RECORD_SCHEMA, crash)
     assert list(store.stages_dir.iterdir()) == []
     assert store.lookup("t", store.stage_key("t", "1", {}, "fp")) is None
+
+
+def test_stage_output_loads_as_a_hugging_face_dataset(tmp_path):
+    store, table = StageStore(tmp_path), _records(5)
+    out = store.run("t", "1", {}, "fp", RECORD_SCHEMA, _produce(table, []))
+    ds = out.to_dataset()
+    assert len(ds) == 5 and ds[0]["prompt"] == "question 0" and ds[0]["operations"][0]["op"] == "collect.jsonl"

@@ -1,6 +1,6 @@
 """Throughput of CleanStage.process_batch on short, realistic records (one process).
 
-    .venv/bin/python tests/clean/bench_clean.py [n_records] [--profile]
+    .venv/bin/python bench/clean_stage.py [n_records] [--profile]
 
 Builds n records (default 20,000) of all three kinds by perturbing a few dozen realistic
 short texts (some with PII, HTML entities, other languages, repeated lines), then times

@@ -1,0 +1,40 @@
+"""The scheduled deployment is well-formed: cron schedule, entrypoint, validated config path."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from deploy.curation_deployment import DEFAULT_CRON, ENTRYPOINT, flow_parameters
+from pipeline.config import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_deployment_has_the_schedule_and_parameters(tmp_path):
+    from prefect.schedules import Cron
+
+    from flows.curation import curation_flow
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"sources:\n  - {{name: s, kind: instruction, format: jsonl, path: {tmp_path / 'x.jsonl'}}}\n")
+    params = flow_parameters(str(cfg))
+    dep = curation_flow.to_deployment(name="nightly-curation", schedule=Cron(DEFAULT_CRON, timezone="UTC"),
+                                      parameters=params)
+    assert dep.parameters == {"config_path": str(cfg.resolve())}
+    assert [s.schedule.cron for s in dep.schedules] == [DEFAULT_CRON]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sources: []\nextra: 1\n")
+    with pytest.raises(ConfigError):
+        flow_parameters(str(bad))
+
+
+def test_prefect_yaml_declares_the_same_deployment():
+    project = yaml.safe_load((ROOT / "deploy" / "prefect.yaml").read_text())
+    (dep,) = project["deployments"]
+    assert dep["entrypoint"] == ENTRYPOINT and (ROOT / ENTRYPOINT.split(":")[0]).is_file()
+    assert dep["schedules"][0]["cron"] == DEFAULT_CRON
+    assert json.dumps(project["pull"]).count("set_working_directory") == 1
