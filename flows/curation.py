@@ -16,7 +16,7 @@ from prefect.cache_policies import NO_CACHE
 
 from pipeline.config import ConfigError, PipelineConfig, load_config, parse_config, resolve_paths
 from pipeline.progress import rich_progress
-from pipeline.runner import RunContext, finish_run, run_lock, start_run, step_clean, step_collect
+from pipeline.runner import RunContext, pipeline_run, step_clean, step_collect
 from pipeline.store import StageOutput
 
 # Errors that may not recur on a second try (a flaky disk or network share, a hub timeout).
@@ -75,15 +75,9 @@ def curation_flow(config_path: str | None = None, config: dict[str, Any] | None 
                   out_dir: str | None = None, show_progress: bool = False) -> dict[str, Any]:
     cfg = resolve_config(config_path, config, out_dir)  # a bad config fails here, before any task
     bars = rich_progress() if show_progress else nullcontext(None)
-    with run_lock(cfg.run.out_dir), bars as progress:
-        ctx = start_run(cfg, progress)
-        try:
-            collected = collect_task(ctx)
-            clean_task(ctx, collected)
-        except BaseException as exc:
-            finish_run(ctx, exc)
-            raise
-        finish_run(ctx)
+    with bars as progress, pipeline_run(cfg, progress) as ctx:
+        collected = collect_task(ctx)
+        clean_task(ctx, collected)
     summary = summarize(ctx)
     publish_artifacts(summary)
     return summary

@@ -38,7 +38,7 @@ def _config(config: Optional[Path], out_dir: Optional[Path]) -> PipelineConfig:
         else:
             cfg = load_config(config)
     except ConfigError as exc:
-        console.print(f"[red]{exc}[/]")
+        console.print(Text(str(exc), style="red"))
         raise typer.Exit(2) from None
     if out_dir is not None:
         cfg.run.out_dir = str(out_dir.resolve())
@@ -60,17 +60,8 @@ def _run(cfg: PipelineConfig, engine: Engine, until: str | None = None) -> None:
     else:
         from pipeline.progress import rich_progress
 
-        with rich_progress() as factory, runner.run_lock(cfg.run.out_dir):
-            ctx = runner.start_run(cfg, factory)
-            try:
-                collected = runner.step_collect(ctx)
-                if until != "collect":
-                    runner.step_clean(ctx, collected)
-            except BaseException as exc:
-                runner.finish_run(ctx, exc)
-                raise
-            runner.finish_run(ctx)
-            run_id = ctx.run_id
+        with rich_progress() as factory:
+            run_id = runner.run_pipeline(cfg, factory, until=until).run_id
     _print_inspect(Path(cfg.run.out_dir), run_id, examples=1)
     out.print(f"\nOutputs: [bold]{cfg.run.out_dir}/stages/[/]   catalog: {cfg.run.out_dir}/catalog.sqlite")
     out.print(f"Report:  [bold]{cfg.run.out_dir}/report.html[/]   details: curate inspect {cfg.run.out_dir}")
@@ -120,14 +111,17 @@ def _print_inspect(run_dir: Path, run_id: str | None, examples: int) -> None:
         r = Table("reason", "count", "examples (origin, detail, record)", title=f"{st.stage}: rejected by reason",
                   show_lines=True)
         for reason, n in sorted(st.reasons.items(), key=lambda kv: -kv[1]):
-            exs = st.examples.get(reason) or []
-            cell = "\n".join(f"[dim]{ex['origin']}[/]\n  {ex['detail']}\n  [italic]{ex['record']}[/]" for ex in exs)
-            r.add_row(reason, f"{n:,}", Text.from_markup(cell) if cell else "")
+            cell = Text()  # built from parts, not markup: record text may hold "[...]"
+            for ex in st.examples.get(reason) or []:
+                cell.append(f"{ex['origin']}\n", style="dim")
+                cell.append(f"  {ex['detail']}\n  ")
+                cell.append(ex["record"], style="italic")
+            r.add_row(reason, f"{n:,}", cell)
         out.print(r)
         if st.counters:
             out.print(f"{st.stage} counters: " + ", ".join(f"{k}={v:,}" for k, v in st.counters.items()))
     if s.error:
-        out.print(f"[red]error:[/] {s.error}")
+        out.print(Text("error: ", style="red") + Text(s.error))
 
 
 @app.command()
@@ -140,7 +134,7 @@ def inspect(
     try:
         _print_inspect(run_dir, run_id, examples)
     except (FileNotFoundError, LookupError) as exc:
-        console.print(f"[red]{exc}[/]")
+        console.print(Text(str(exc), style="red"))
         raise typer.Exit(2) from None
 
 

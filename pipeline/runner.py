@@ -92,15 +92,24 @@ def run_lock(out_dir: str | Path) -> Iterator[None]:
         os.close(fd)
 
 
-def run_pipeline(config: PipelineConfig, progress: ProgressFactory | None = None) -> RunContext:
-    """Every stage in order, without an orchestrator."""
+@contextmanager
+def pipeline_run(config: PipelineConfig, progress: ProgressFactory | None = None) -> Iterator[RunContext]:
+    """A locked, catalogued run: closed as succeeded, or as failed with the error, and reported."""
     with run_lock(config.run.out_dir):
         ctx = start_run(config, progress)
         try:
-            collected = step_collect(ctx)
-            step_clean(ctx, collected)
+            yield ctx
         except BaseException as exc:
             finish_run(ctx, exc)
             raise
         finish_run(ctx)
+
+
+def run_pipeline(config: PipelineConfig, progress: ProgressFactory | None = None,
+                 until: str | None = None) -> RunContext:
+    """Every stage in order (or up to `until`), without an orchestrator."""
+    with pipeline_run(config, progress) as ctx:
+        collected = step_collect(ctx)
+        if until != "collect":
+            step_clean(ctx, collected)
     return ctx
