@@ -16,7 +16,9 @@ from prefect.cache_policies import NO_CACHE
 
 from pipeline.config import ConfigError, PipelineConfig, load_config, parse_config, resolve_paths
 from pipeline.progress import rich_progress
-from pipeline.runner import RunContext, pipeline_run, step_clean, step_collect
+from pipeline.runner import (
+    RunContext, pipeline_run, step_ablation, step_clean, step_collect, step_split, step_train,
+)
 from pipeline.store import StageOutput
 
 # Errors that may not recur on a second try (a flaky disk or network share, a hub timeout).
@@ -44,6 +46,28 @@ def collect_task(ctx: RunContext) -> StageOutput:
 @task(name="clean", cache_policy=NO_CACHE, persist_result=False)  # deterministic: no retries
 def clean_task(ctx: RunContext, collected: StageOutput) -> StageOutput:
     return _logged(step_clean(ctx, collected))
+
+
+@task(name="split", cache_policy=NO_CACHE, persist_result=False)
+def split_task(ctx: RunContext, cleaned: StageOutput) -> StageOutput:
+    return _logged(step_split(ctx, cleaned))
+
+
+@task(name="train", cache_policy=NO_CACHE, persist_result=False)  # a failed fit is not transient
+def train_task(ctx: RunContext, cleaned: StageOutput, split: StageOutput) -> list[dict[str, Any]]:
+    return _logged_models(step_train(ctx, cleaned, split))
+
+
+@task(name="ablation", cache_policy=NO_CACHE, persist_result=False)
+def ablation_task(ctx: RunContext) -> list[dict[str, Any]]:
+    return _logged_models(step_ablation(ctx))
+
+
+def _logged_models(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for r in rows:
+        get_run_logger().info("model %s/%s on data %s (train %d): %s", r["task"], r["variant"],
+                              r["data_version"][:12], r["n_train"], r["metrics"])
+    return rows
 
 
 def _logged(out: StageOutput) -> StageOutput:
@@ -77,20 +101,26 @@ def curation_flow(config_path: str | None = None, config: dict[str, Any] | None 
     bars = rich_progress() if show_progress else nullcontext(None)
     with bars as progress, pipeline_run(cfg, progress) as ctx:
         collected = collect_task(ctx)
-        clean_task(ctx, collected)
-    summary = summarize(ctx)
+        cleaned = clean_task(ctx, collected)
+        split = split_task(ctx, cleaned)
+        models = train_task(ctx, cleaned, split) if cfg.train else []
+        if cfg.ablation is not None:
+            models += ablation_task(ctx)
+    summary = summarize(ctx, models)
     publish_artifacts(summary)
     return summary
 
 
-def summarize(ctx: RunContext) -> dict[str, Any]:
+def summarize(ctx: RunContext, models: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     stages = {
         name: {**{k: out.counts[k] for k in ("in", "kept", "rejected", "rejected_by_reason")},
                "wall_s": out.manifest["timings"]["wall_s"], "reused": out.reused,
                "path": str(out.path), "fingerprint": out.fingerprint}
         for name, out in ctx.outputs.items()
     }
-    return {"run_id": ctx.run_id, "out_dir": str(ctx.config.run.out_dir), "stages": stages}
+    model_rows = [{k: m[k] for k in ("task", "variant", "data_version", "n_train", "n_test", "metrics", "model_dir")}
+                  for m in models or []]
+    return {"run_id": ctx.run_id, "out_dir": str(ctx.config.run.out_dir), "stages": stages, "models": model_rows}
 
 
 def publish_artifacts(summary: dict[str, Any]) -> None:
@@ -107,3 +137,11 @@ def publish_artifacts(summary: dict[str, Any]) -> None:
     lines += [f"| {name} | {s['kept']} | `{s['path']}` |" for name, s in summary["stages"].items()]
     create_markdown_artifact("\n".join(lines), key="curation-run-summary",
                              description="Run id and stage output folders")
+    if summary.get("models"):
+        # Every model metric next to the data version it was measured on.
+        metric_rows = [{"task": m["task"], "variant": m["variant"], "data_version": m["data_version"][:12],
+                        "n_train": m["n_train"], "n_test": m["n_test"],
+                        **{k: round(v, 4) for k, v in m["metrics"].items() if isinstance(v, (int, float))}}
+                       for m in summary["models"]]
+        create_table_artifact(metric_rows, key="curation-model-metrics",
+                              description=f"Test metrics per task and data version, run {summary['run_id']}")

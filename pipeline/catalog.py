@@ -46,6 +46,35 @@ CREATE TABLE IF NOT EXISTS stage_runs (
     PRIMARY KEY (run_id, position)
 );
 CREATE INDEX IF NOT EXISTS stage_runs_output ON stage_runs(output_fingerprint);
+-- One trained and evaluated model. `data_version` hashes the exact train/validation/test
+-- record sets; `test_fingerprint` says which test set the metrics were measured on, so two
+-- models are compared only on the same one.
+CREATE TABLE IF NOT EXISTS models (
+    model_id TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    task TEXT NOT NULL,
+    variant TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    data_version TEXT NOT NULL,
+    train_fingerprint TEXT NOT NULL,
+    validation_fingerprint TEXT NOT NULL,
+    test_fingerprint TEXT NOT NULL,
+    source_stage TEXT NOT NULL,
+    source_path TEXT NOT NULL,
+    split_path TEXT NOT NULL,
+    model_name TEXT NOT NULL,
+    model_dir TEXT NOT NULL,
+    n_train INTEGER NOT NULL,
+    n_validation INTEGER NOT NULL,
+    n_test INTEGER NOT NULL,
+    leakage_removed INTEGER NOT NULL DEFAULT 0,  -- train records dropped for equalling an eval record
+    metrics TEXT NOT NULL,
+    baseline_metrics TEXT,
+    config_json TEXT NOT NULL,
+    code_version TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS models_data_version ON models(data_version);
 """
 
 
@@ -104,6 +133,28 @@ class Catalog:
         with closing(self._connect()) as con:
             row = con.execute(sql, (status,) if status else ()).fetchone()
         return dict(row) if row else None
+
+    def record_model(self, row: dict[str, Any]) -> None:
+        row = {**row, "created_at": row.get("created_at") or _now()}
+        cols = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        values = [json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v for v in row.values()]
+        with closing(self._connect()) as con, con:
+            con.execute(f"INSERT OR REPLACE INTO models ({cols}) VALUES ({marks})", values)
+
+    def models(self, run_id: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM models" + (" WHERE run_id = ?" if run_id else "") + " ORDER BY created_at, rowid"
+        with closing(self._connect()) as con:
+            rows = [dict(r) for r in con.execute(sql, (run_id,) if run_id else ())]
+        for r in rows:
+            for k in ("metrics", "baseline_metrics", "config_json"):
+                r[k] = json.loads(r[k]) if r[k] else None
+        return rows
+
+    def find_models(self, ref: str) -> list[dict[str, Any]]:
+        """Models whose data version, model id, run id or variant starts with / equals `ref`."""
+        return [m for m in self.models() if m["data_version"].startswith(ref) or m["model_id"].startswith(ref)
+                or m["run_id"] == ref or m["variant"] == ref]
 
     def stages(self, run_id: str) -> list[dict[str, Any]]:
         with closing(self._connect()) as con:

@@ -45,10 +45,10 @@ def _config(config: Optional[Path], out_dir: Optional[Path]) -> PipelineConfig:
     return cfg
 
 
-def _run(cfg: PipelineConfig, engine: Engine, until: str | None = None) -> None:
+def _run(cfg: PipelineConfig, engine: Engine, until: str | None = None, only_ablation: bool = False) -> None:
     from pipeline import runner
 
-    if engine is Engine.prefect and until is None:
+    if engine is Engine.prefect and until is None and not only_ablation:
         # Verified here: the 20 s default start-up of Prefect's ephemeral server is too short on
         # 2 cores, and analytics would try to reach the internet.
         os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
@@ -61,7 +61,7 @@ def _run(cfg: PipelineConfig, engine: Engine, until: str | None = None) -> None:
         from pipeline.progress import rich_progress
 
         with rich_progress() as factory:
-            run_id = runner.run_pipeline(cfg, factory, until=until).run_id
+            run_id = runner.run_pipeline(cfg, factory, until=until, only_ablation=only_ablation).run_id
     _print_inspect(Path(cfg.run.out_dir), run_id, examples=1)
     out.print(f"\nOutputs: [bold]{cfg.run.out_dir}/stages/[/]   catalog: {cfg.run.out_dir}/catalog.sqlite")
     out.print(f"Report:  [bold]{cfg.run.out_dir}/report.html[/]   details: curate inspect {cfg.run.out_dir}")
@@ -93,6 +93,84 @@ def clean(
 ) -> None:
     """Run collection (reused when stored) and cleaning."""
     _run(_config(config, out_dir), Engine.local, until="clean")
+
+
+@app.command()
+def split(
+    config: Optional[Path] = typer.Option(None, "--config", "-c"),
+    out_dir: Optional[Path] = typer.Option(None, "--out"),
+) -> None:
+    """Run the stages up to the train/validation/test split (stored stages are reused)."""
+    _run(_config(config, out_dir), Engine.local, until="split")
+
+
+@app.command()
+def train(
+    config: Optional[Path] = typer.Option(None, "--config", "-c"),
+    out_dir: Optional[Path] = typer.Option(None, "--out"),
+) -> None:
+    """Run the stages, then fine-tune and evaluate every `train` task on the current data."""
+    _run(_config(config, out_dir), Engine.local, until="train")
+
+
+@app.command()
+def ablate(
+    config: Optional[Path] = typer.Option(None, "--config", "-c"),
+    out_dir: Optional[Path] = typer.Option(None, "--out"),
+) -> None:
+    """Train every task on each data variant (raw, cleaned, ...) and score all on one test split."""
+    cfg = _config(config, out_dir)
+    if cfg.ablation is None:
+        from pipeline.experiments.config import AblationConfig
+
+        cfg.ablation = AblationConfig()
+    _run(cfg, Engine.local, only_ablation=True)
+
+
+@app.command()
+def report(
+    run_dir: Path = typer.Argument(..., help="a run directory (run.out_dir)"),
+    run_id: Optional[str] = typer.Option(None, help="a run id from the catalog; default: the latest"),
+) -> None:
+    """Write the run's HTML report (plots of counts, reasons, lengths, metrics per data version)."""
+    from pipeline.report import write_report
+
+    try:
+        out.print(write_report(run_dir, run_id))
+    except (FileNotFoundError, LookupError) as exc:
+        console.print(Text(str(exc), style="red"))
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def compare(
+    a: str = typer.Argument(..., help="data version (prefix), model id, run id or variant name"),
+    b: str = typer.Argument(..., help="the same, for the other side"),
+    run_dir: Path = typer.Option(Path("runs/demo"), "--run-dir", help="the run directory holding both"),
+) -> None:
+    """Two data versions side by side: records added and removed by stage and reason, metric changes."""
+    from pipeline.experiments.compare import CompareError
+    from pipeline.experiments.compare import compare as compare_versions
+
+    try:
+        results = compare_versions(run_dir, a, b)
+    except (CompareError, FileNotFoundError) as exc:
+        console.print(Text(str(exc), style="red"))
+        raise typer.Exit(2) from None
+    for c in results:
+        out.print(f"[bold]{c.task}[/]: A = {c.a['variant']} @{c.a['data_version'][:12]} (train {c.a['n_train']:,}),"
+                  f" B = {c.b['variant']} @{c.b['data_version'][:12]} (train {c.b['n_train']:,})")
+        if not c.same_test:
+            out.print("[yellow]different test splits: metric differences are not comparable[/]")
+        t = Table("metric", "A", "B", "B - A", title="test metrics")
+        for k, (va, vb, d) in c.metric_diff.items():
+            t.add_row(k, f"{va:.4f}", f"{vb:.4f}", f"{d:+.4f}")
+        out.print(t)
+        r = Table("change", "stage:reason", "records", title=f"train records: {c.removed:,} removed, {c.added:,} added")
+        for label, counter in (("removed in B", c.removed_by), ("added in B", c.added_by)):
+            for why, n in counter.most_common():
+                r.add_row(label, why, f"{n:,}")
+        out.print(r)
 
 
 def _print_inspect(run_dir: Path, run_id: str | None, examples: int) -> None:

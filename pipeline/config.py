@@ -12,6 +12,8 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from pipeline.config_base import Strict
+from pipeline.experiments.config import AblationConfig, TrainTask
+from pipeline.split.config import SplitConfig
 
 
 SourceFormat = Literal["jsonl", "json", "csv", "parquet", "hf_disk", "hf_hub", "code_tree", "email"]
@@ -163,6 +165,16 @@ class PipelineConfig(Strict):
     sources: list[SourceConfig] = Field(min_length=1)
     collect: CollectConfig = Field(default_factory=CollectConfig)
     clean: CleanConfig = Field(default_factory=CleanConfig)
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    train: list[TrainTask] = Field(default_factory=list, description="models to train on the split data")
+    ablation: AblationConfig | None = Field(default=None, description="train every task on each data variant")
+
+    @model_validator(mode="after")
+    def _train_names(self) -> "PipelineConfig":
+        names = [t.name for t in self.train]
+        if len(set(names)) != len(names):
+            raise ValueError(f"train task names must be unique: {names}")
+        return self
 
     @field_validator("sources")
     @classmethod
@@ -218,6 +230,8 @@ def resolve_paths(config: PipelineConfig, base: Path) -> PipelineConfig:
     for s in config.sources:
         if s.path:
             s.path = absolute(s.path)
+    for ref in config.split.reference_sets:
+        ref.path = absolute(ref.path)
     return config
 
 

@@ -70,3 +70,11 @@ def code_version() -> str:
     if out is not None and out.returncode == 0:
         return out.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
     return "curate-" + metadata.version("curate")
+
+
+def ids_fingerprint(ids: Iterable[str]) -> str:
+    """Fingerprint of a set of records, by their ids (order does not matter)."""
+    h = hashlib.blake2b(digest_size=16)
+    for i in sorted(ids):
+        h.update(i.encode() + b"\n")
+    return h.hexdigest()

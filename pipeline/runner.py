@@ -67,6 +67,36 @@ def step_clean(ctx: RunContext, collected: StageOutput) -> StageOutput:
     return ctx.record("clean", out)
 
 
+def step_split(ctx: RunContext, source: StageOutput, label: str = "split") -> StageOutput:
+    from pipeline.split.stage import split_records
+
+    out = split_records(source, ctx.config.split, ctx.store, ctx.progress_for(label, source.counts["kept"]))
+    return ctx.record(label, out)
+
+
+def step_train(ctx: RunContext, source: StageOutput, split: StageOutput) -> list[dict]:
+    """Train every configured task on the current data; each model is recorded in the catalog."""
+    from pipeline.experiments.training import split_tables, train_variant
+
+    rows, version = [], code_version()
+    for task in ctx.config.train:
+        row = train_variant(
+            run_id=ctx.run_id, out_dir=ctx.store.out_dir, task=task, variant="current", source_stage=source,
+            split_output=split, tables=split_tables(split, task), baseline=True, code_version=version,
+            progress=ctx.progress_for(task.name, None),
+        )
+        ctx.catalog.record_model(row)
+        rows.append(row)
+    return rows
+
+
+def step_ablation(ctx: RunContext) -> list[dict]:
+    from pipeline.experiments.ablation import run_ablation
+
+    assert ctx.config.ablation is not None
+    return run_ablation(ctx, ctx.config.ablation)
+
+
 def finish_run(ctx: RunContext, error: BaseException | None = None) -> Path:
     """Close the run in the catalog and write its report; returns the report's path."""
     from pipeline.report import write_report
@@ -105,11 +135,29 @@ def pipeline_run(config: PipelineConfig, progress: ProgressFactory | None = None
         finish_run(ctx)
 
 
+STEPS = ("collect", "clean", "split", "train", "ablation")
+
+
 def run_pipeline(config: PipelineConfig, progress: ProgressFactory | None = None,
-                 until: str | None = None) -> RunContext:
-    """Every stage in order (or up to `until`), without an orchestrator."""
+                 until: str | None = None, only_ablation: bool = False) -> RunContext:
+    """Every configured step in order (or up to `until`), without an orchestrator.
+
+    Training runs when `train` tasks are configured, the ablation when `ablation` is; with
+    `only_ablation`, the plain training of the current data is left to the ablation.
+    """
+    if until is not None and until not in STEPS:
+        raise ValueError(f"unknown step {until!r}; steps: {STEPS}")
+    last = STEPS.index(until) if until else len(STEPS) - 1
     with pipeline_run(config, progress) as ctx:
         collected = step_collect(ctx)
-        if until != "collect":
-            step_clean(ctx, collected)
+        if last < 1:
+            return ctx
+        cleaned = step_clean(ctx, collected)
+        if last < 2:
+            return ctx
+        split = step_split(ctx, cleaned)
+        if last >= 3 and config.train and not only_ablation:
+            step_train(ctx, cleaned, split)
+        if last >= 4 and config.ablation is not None:
+            step_ablation(ctx)
     return ctx

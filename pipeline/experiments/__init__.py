@@ -1,0 +1,1 @@
+"""Experiments: train configured tasks on split data, ablations over pipeline stages, comparisons."""

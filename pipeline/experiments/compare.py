@@ -1,0 +1,83 @@
+"""Compare two data versions: which records one has and the other lacks, and why (the stage and
+reason that removed them), and how the models trained on them score on the same test split."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from pipeline.catalog import Catalog
+
+
+class CompareError(LookupError):
+    pass
+
+
+@dataclass
+class TaskComparison:
+    task: str
+    a: dict[str, Any]
+    b: dict[str, Any]
+    same_test: bool
+    metric_diff: dict[str, tuple[float, float, float]]  # metric -> (a, b, b - a)
+    removed: int = 0  # in A's train, not in B's
+    added: int = 0  # in B's train, not in A's
+    removed_by: Counter = field(default_factory=Counter)  # "stage:reason" -> count
+    added_by: Counter = field(default_factory=Counter)
+
+
+def _resolve(catalog: Catalog, ref: str) -> dict[str, dict[str, Any]]:
+    """The latest model per task for a data version, model id, run id or variant name."""
+    found = catalog.find_models(ref)
+    if not found:
+        raise CompareError(f"no model in the catalog matches {ref!r} (data version, model id, run id or variant)")
+    return {m["task"]: m for m in found}  # later rows win: the latest per task
+
+
+def _train_ids(out_dir: Path, version: str) -> set[str]:
+    t = pq.read_table(out_dir / "data_versions" / f"{version}.parquet")
+    return set(t.filter(pc.equal(t.column("split"), "train")).column("id").to_pylist())
+
+
+def _rejections(catalog: Catalog, run_id: str, ids: set[str]) -> dict[str, str]:
+    """id -> "stage:reason" for the given ids rejected by any stage of the run."""
+    found: dict[str, str] = {}
+    for st in catalog.stages(run_id):
+        t = pq.read_table(Path(st["path"]) / "rejected.parquet", columns=["id", "reason"])
+        for rid, reason in zip(t.column("id").to_pylist(), t.column("reason").to_pylist()):
+            if rid in ids and rid not in found:
+                found[rid] = f"{st['stage']}:{reason}"
+    return found
+
+
+def compare(out_dir: str | Path, a_ref: str, b_ref: str) -> list[TaskComparison]:
+    out_dir = Path(out_dir)
+    catalog = Catalog(out_dir)
+    a_models, b_models = _resolve(catalog, a_ref), _resolve(catalog, b_ref)
+    tasks = [t for t in a_models if t in b_models]
+    if not tasks:
+        raise CompareError(f"{a_ref!r} and {b_ref!r} share no task: {sorted(a_models)} vs {sorted(b_models)}")
+    out = []
+    for task in tasks:
+        a, b = a_models[task], b_models[task]
+        same = a["test_fingerprint"] == b["test_fingerprint"]
+        diff = {k: (float(a["metrics"][k]), float(b["metrics"][k]), float(b["metrics"][k]) - float(a["metrics"][k]))
+                for k in a["metrics"] if isinstance(a["metrics"][k], (int, float)) and k in b["metrics"]
+                and isinstance(b["metrics"][k], (int, float))}
+        cmp = TaskComparison(task, a, b, same, diff)
+        a_ids, b_ids = _train_ids(out_dir, a["data_version"]), _train_ids(out_dir, b["data_version"])
+        removed, added = a_ids - b_ids, b_ids - a_ids
+        cmp.removed, cmp.added = len(removed), len(added)
+        why_removed = _rejections(catalog, b["run_id"], removed)
+        why_added = _rejections(catalog, a["run_id"], added)
+        # Not rejected by any stage: the record is in the data but not in this train split
+        # (another split, or dropped for equalling an evaluation record).
+        cmp.removed_by = Counter(why_removed.get(i, "not in train split") for i in removed)
+        cmp.added_by = Counter(why_added.get(i, "not in train split") for i in added)
+        out.append(cmp)
+    return out

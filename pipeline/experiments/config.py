@@ -1,0 +1,49 @@
+"""Which models to train on which records, and which data variants an ablation compares."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator, model_validator
+
+from pipeline.config_base import Strict
+from pipeline.train import TrainConfig
+
+
+class TrainTask(Strict):
+    """One model to train: the records of one kind (optionally of some sources) and its settings."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
+    kind: str = Field(pattern=r"^(classification|instruction|code)$")
+    sources: list[str] | None = Field(default=None, description="only records of these sources; default all")
+    train: TrainConfig = Field(default_factory=TrainConfig)
+
+
+class Variant(Strict):
+    """A data variant: the records as they stand after one pipeline stage."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
+    after: str = Field(description="the stage whose kept records form this variant, e.g. collect or clean")
+
+
+class AblationConfig(Strict):
+    variants: list[Variant] = Field(
+        default_factory=lambda: [Variant(name="raw", after="collect"), Variant(name="cleaned", after="clean")],
+        min_length=1,
+    )
+    tasks: list[str] | None = Field(default=None, description="train tasks to ablate; default all")
+    eval_variant: str | None = Field(
+        default=None, description="whose validation and test split every variant is scored on; default the last")
+    baseline: bool = Field(default=True, description="also score a TF-IDF + logistic regression baseline")
+
+    @field_validator("variants")
+    @classmethod
+    def _unique(cls, v: list[Variant]) -> list[Variant]:
+        names = [x.name for x in v]
+        if len(set(names)) != len(names):
+            raise ValueError(f"variant names must be unique: {names}")
+        return v
+
+    @model_validator(mode="after")
+    def _eval_variant_known(self) -> "AblationConfig":
+        if self.eval_variant is not None and self.eval_variant not in {v.name for v in self.variants}:
+            raise ValueError(f"eval_variant {self.eval_variant!r} is not a variant")
+        return self

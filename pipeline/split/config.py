@@ -1,0 +1,126 @@
+"""The split stage's configuration: ratios, the hashing key, and held-out reference sets.
+
+Checked at construction like every config here: ratios that do not sum to 1, a key blake2b
+cannot take, or a reference set that names unknown fields fail before any record is read.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from pipeline.config_base import Strict
+from pipeline.records import CONTENT_FIELDS, REQUIRED_FIELDS
+
+if TYPE_CHECKING:
+    from pipeline.config import SourceConfig
+
+SPLITS: tuple[str, ...] = ("train", "validation", "test")
+# What "the same content" means per kind, for duplicate merging, leakage and reference matching:
+# the input side of a pair, not the answer (two prompts that agree leak whatever the responses).
+DEFAULT_COMPARED: dict[str, tuple[str, ...]] = {
+    "classification": ("text",),
+    "instruction": ("prompt",),
+    "code": ("prompt", "code"),
+}
+_RATIO_TOLERANCE = 1e-6
+
+
+class SplitRatios(Strict):
+    train: float = Field(default=0.8, ge=0, le=1)
+    validation: float = Field(default=0.1, ge=0, le=1)
+    test: float = Field(default=0.1, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> "SplitRatios":
+        total = self.train + self.validation + self.test
+        if abs(total - 1.0) > _RATIO_TOLERANCE:
+            raise ValueError(
+                f"split ratios must sum to 1, got {total:g} "
+                f"(train {self.train:g} + validation {self.validation:g} + test {self.test:g})"
+            )
+        return self
+
+    def as_dict(self) -> dict[str, float]:
+        return {name: getattr(self, name) for name in SPLITS}
+
+
+class ReferenceSet(Strict):
+    """A held-out benchmark: input records that copy or nearly copy one of its records are removed."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$", description="named in reject reasons")
+    kind: Literal["classification", "instruction", "code"] = Field(
+        description="the kind of its records; only input records of this kind are compared with it"
+    )
+    path: str = Field(min_length=1, description="a JSONL, JSON, CSV or Parquet file (or folder, or glob)")
+    format: Literal["jsonl", "json", "csv", "parquet"] = "jsonl"
+    fields: dict[str, str] = Field(
+        default_factory=dict, description="schema field -> the file's column, as in a source's `fields`"
+    )
+    near_threshold: float = Field(
+        # Leaving a benchmark item in training costs more than dropping a training record, so
+        # the default leans to recall: two words changed in a 30-word text still score ~0.44-0.63.
+        default=0.5, gt=0, le=1, description="Jaccard similarity of word 5-gram shingles that counts as a copy"
+    )
+    fields_compared: list[str] | None = Field(
+        default=None, min_length=1, description="content fields compared; default per kind: text / prompt / prompt+code"
+    )
+
+    @model_validator(mode="after")
+    def _known_fields(self) -> "ReferenceSet":
+        allowed = CONTENT_FIELDS[self.kind]
+        unknown = sorted(set(self.compared()) - set(allowed))
+        if unknown:
+            raise ValueError(f"fields_compared {unknown} are not content fields of {self.kind}: {list(allowed)}")
+        self.source_config()  # the source checks of `fields`, format and path, raised now
+        return self
+
+    def compared(self) -> tuple[str, ...]:
+        return tuple(self.fields_compared) if self.fields_compared else DEFAULT_COMPARED[self.kind]
+
+    def source_config(self) -> SourceConfig:
+        """The set as a collection source, so the collection readers and mapper read it.
+
+        Required fields that are not compared get a placeholder constant: a benchmark file of
+        prompts alone must load although the instruction kind requires a response.
+        """
+        # Imported here: pipeline.config imports this module to build PipelineConfig.
+        from pipeline.config import SourceConfig
+
+        placeholders = {f: "-" for f in REQUIRED_FIELDS[self.kind] if f not in self.compared()}
+        return SourceConfig(name=self.name, kind=self.kind, format=self.format, path=self.path,
+                            fields=self.fields, constants=placeholders, keep_extra=False)
+
+
+class SplitConfig(Strict):
+    ratios: SplitRatios = Field(default_factory=SplitRatios)
+    key: str = Field(
+        default="curate-split-v1", min_length=1,
+        description="salt of the keyed hash; changing it reshuffles every split",
+    )
+    stratify: bool = Field(
+        default=True,
+        description="guarantee every label with >= 3 groups a group in train and in test"
+        " (per-label counts are reported either way)",
+    )
+    merge_exact_duplicates: bool = Field(
+        default=True, description="put records with identical compared content into one group first"
+    )
+    reference_sets: list[ReferenceSet] = Field(default_factory=list)
+
+    @field_validator("key")
+    @classmethod
+    def _key_fits_blake2b(cls, v: str) -> str:
+        if len(v.encode()) > 64:
+            raise ValueError(f"key is {len(v.encode())} bytes; blake2b keys are at most 64")
+        return v
+
+    @field_validator("reference_sets")
+    @classmethod
+    def _unique_names(cls, v: list[ReferenceSet]) -> list[ReferenceSet]:
+        names = [r.name for r in v]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"reference set names must be unique; repeated: {dup}")
+        return v

@@ -1,0 +1,166 @@
+"""The split stage: every kept record gets a `split` column; benchmark copies are removed.
+
+Two passes over the input, because a record's split can depend on records after it:
+  pass 1 (plan): match each record against the reference sets, join the groups of exact
+      duplicates (union-find) and give small labels their train/test coverage; memory is
+      16 bytes per record, one entry per distinct content, and the group ids per label;
+  pass 2 (assign): re-read, reject the reference copies, assign each record its group's
+      split, write it, and measure what was written (counts, straddling groups, leakage).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline.collect.stage import source_fingerprint
+from pipeline.fingerprint import hash_json
+from pipeline.records import operation
+from pipeline.split.assign import assign_split, cover_small_labels
+from pipeline.split.config import DEFAULT_COMPARED, SplitConfig
+from pipeline.split.content import compared_text, content_key
+from pipeline.split.groups import GroupMerger
+from pipeline.split.measure import SplitTally
+from pipeline.split.reference import Match, ReferenceMatcher
+from pipeline.store import BatchResult, StageOutput, StageStore, StageWriter, reject_rows
+
+STAGE = "split"
+VERSION = "1"
+SPLIT_COLUMN = "split"
+# What pass 1 reads: everything a comparison, a group or a label needs, and nothing bulky.
+_PLAN_COLUMNS = ("kind", "group_id", "text", "label", "system", "prompt", "response", "code", "language")
+_NO_CONTENT = bytes(16)  # stands for "nothing to compare" in the packed content hashes
+
+
+@dataclass
+class SplitPlan:
+    """What pass 1 decided: the merged groups, the label overrides, the rejected rows."""
+
+    merger: GroupMerger = field(default_factory=GroupMerger)
+    overrides: dict[str, str] = field(default_factory=dict)
+    rejects: dict[int, Match] = field(default_factory=dict)  # input row number -> why
+    counters: dict[str, int] = field(default_factory=dict)
+    # One 16-byte content hash per input row, packed: pass 2 needs them for leakage, and
+    # normalising every text again would cost more than these bytes.
+    contents: bytearray = field(default_factory=bytearray)
+
+    def content(self, row: int) -> bytes | None:
+        h = bytes(self.contents[16 * row : 16 * row + 16])
+        return None if h == _NO_CONTENT else h
+
+
+def kept_schema_for(input_schema: pa.Schema) -> pa.Schema:
+    """The input's columns, all passed through, plus `split` (replaced if the input had one)."""
+    fields = [f for f in input_schema if f.name != SPLIT_COLUMN]
+    return pa.schema([*fields, pa.field(SPLIT_COLUMN, pa.string())])
+
+
+def split_records(
+    source: StageOutput,
+    config: SplitConfig,
+    store: StageStore,
+    progress: Callable[[int], None] | None = None,
+    *,
+    batch_size: int = 2000,
+) -> StageOutput:
+    """Split the kept records of `source` (or reuse the stored split). Progress counts pass 2."""
+    references = [source_fingerprint(ref.source_config()) for ref in config.reference_sets]
+    fingerprint = hash_json({"source": source.fingerprint, "references": references})
+    kept_schema = kept_schema_for(pq.read_schema(source.kept_path))
+
+    def produce(writer: StageWriter) -> None:
+        plan = plan_split(source, config, batch_size)
+        tally = SplitTally()
+        for n, result in assign_batches(source, config, plan, tally, kept_schema, batch_size):
+            writer.write(result, n)
+            if progress:
+                progress(n)
+        # The measured counters, once the whole output is known; a batch of no records.
+        counters = {**plan.counters, **tally.counters()}
+        writer.write(BatchResult(kept_schema.empty_table(), reject_rows([]), counters), 0)
+
+    return store.run(STAGE, VERSION, config, fingerprint, kept_schema, produce)
+
+
+def plan_split(source: StageOutput, config: SplitConfig, batch_size: int) -> SplitPlan:
+    """Pass 1: reference matches, merged duplicate groups, small-label overrides."""
+    matcher = ReferenceMatcher(config.reference_sets)
+    plan = SplitPlan()
+    label_groups: dict[str, set[str]] = defaultdict(set)
+    names = [c for c in _PLAN_COLUMNS if c in pq.read_schema(source.kept_path).names]
+    row = 0
+    for batch in pq.ParquetFile(source.kept_path).iter_batches(batch_size=batch_size, columns=names):
+        for rec in batch.to_pylist():
+            kind, group = rec["kind"], rec["group_id"]
+            # Exact duplicates share this content (see DEFAULT_COMPARED); normalised once, here.
+            text = compared_text(rec, DEFAULT_COMPARED[kind])
+            content = None if text is None else content_key(kind, text)
+            plan.contents += content or _NO_CONTENT
+            match = matcher.match(kind, rec, {DEFAULT_COMPARED[kind]: text})
+            if match is not None:
+                plan.rejects[row] = match  # removed records neither merge groups nor count for labels
+            else:
+                if config.merge_exact_duplicates and content is not None:
+                    plan.merger.add(content, group)
+                if kind == "classification" and rec.get("label") is not None:
+                    label_groups[rec["label"]].add(group)
+            row += 1
+    if config.stratify:
+        merged = {label: {plan.merger.find(g) for g in groups} for label, groups in label_groups.items()}
+        plan.overrides = cover_small_labels(merged, config.key, config.ratios)
+    plan.counters = {**matcher.counters(), "groups:merged": plan.merger.merged_groups,
+                     "groups:moved_for_label_coverage": len(plan.overrides)}
+    return plan
+
+
+def assign_batches(
+    source: StageOutput, config: SplitConfig, plan: SplitPlan, tally: SplitTally, kept_schema: pa.Schema,
+    batch_size: int,
+) -> Iterator[tuple[int, BatchResult]]:
+    """Pass 2: (records in, result) per input batch, in input order."""
+    ratios = config.ratios.as_dict()
+    row = 0
+    for batch in source.iter_batches(batch_size):
+        table = pa.Table.from_batches([batch])
+        recs = table.select(["kind", "group_id", "label"]).to_pylist()  # the content hashes are in the plan
+        operations = table.column("operations").to_pylist()
+        kept_idx, groups, splits, rejected = [], [], [], []
+        for i, rec in enumerate(recs):
+            match = plan.rejects.get(row + i)
+            if match is not None:
+                rejected.append(_reject_row(table, i, match))
+                continue
+            group = plan.merger.find(rec["group_id"])
+            if group != rec["group_id"]:
+                merge = operation(f"{STAGE}.merge_group", STAGE, merged_into=group, previous_group=rec["group_id"])
+                operations[i] = [*(operations[i] or []), merge]
+            split = plan.overrides.get(group) or assign_split(group, config.key, ratios)
+            label = rec.get("label") if rec["kind"] == "classification" else None
+            tally.add(split, group, plan.content(row + i), label)
+            kept_idx.append(i)
+            groups.append(group)
+            splits.append(split)
+        row += batch.num_rows
+        kept = _kept_table(table, kept_idx, groups, [operations[i] for i in kept_idx], splits, kept_schema)
+        yield batch.num_rows, BatchResult(kept, reject_rows(rejected))
+
+
+def _kept_table(table: pa.Table, idx: list[int], groups: list[str], operations: list, splits: list[str],
+                schema: pa.Schema) -> pa.Table:
+    """The kept rows with their (possibly merged) group, lineage and split; other columns untouched."""
+    kept = table.take(pa.array(idx, type=pa.int64()))
+    replaced = {"group_id": groups, "operations": operations, SPLIT_COLUMN: splits}
+    arrays = [pa.array(replaced[f.name], type=f.type) if f.name in replaced else kept.column(f.name) for f in schema]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _reject_row(table: pa.Table, i: int, match: Match) -> dict[str, Any]:
+    rec = table.slice(i, 1).to_pylist()[0]
+    return {"stage": STAGE, "reason": match.reason, "detail": match.detail, "source": rec.get("source"),
+            "origin": rec.get("origin"), "id": rec.get("id"),
+            "record": json.dumps(rec, ensure_ascii=False, default=str)}
