@@ -15,6 +15,10 @@ from rich.text import Text
 
 from pipeline.config import ConfigError, PipelineConfig, load_config
 
+# Busy-waiting OpenMP threads slow torch's small CPU matmuls many times over when another
+# process (a stage worker, a neighbour) holds a core; must be set before torch is imported.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Curate SFT data: collect, clean, inspect.")
 console = Console(stderr=True)
 # Piped output (CI logs, files) gets a wide page instead of rich's 80-column default.

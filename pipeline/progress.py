@@ -14,7 +14,7 @@ def rich_progress() -> Iterator[ProgressFactory]:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    columns = (TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=Console(stderr=True)) as progress:
         def factory(stage: str, total: int | None) -> Callable[[int], None]:
             task = progress.add_task(stage, total=total)

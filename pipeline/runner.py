@@ -38,6 +38,13 @@ class RunContext:
     def progress_for(self, name: str, total: int | None) -> Callable[[int], None] | None:
         return self.progress(name, total) if self.progress else None
 
+    def progress_under(self, prefix: str) -> ProgressFactory | None:
+        """A factory whose bars are named `prefix stage` (e.g. `spam/raw train`)."""
+        if self.progress is None:
+            return None
+        factory = self.progress
+        return lambda stage, total: factory(f"{prefix} {stage}", total)
+
 
 def start_run(config: PipelineConfig, progress: ProgressFactory | None = None) -> RunContext:
     out = Path(config.run.out_dir)
@@ -83,7 +90,7 @@ def step_train(ctx: RunContext, source: StageOutput, split: StageOutput) -> list
         row = train_variant(
             run_id=ctx.run_id, out_dir=ctx.store.out_dir, task=task, variant="current", source_stage=source,
             split_output=split, tables=split_tables(split, task), baseline=True, code_version=version,
-            progress=ctx.progress_for(task.name, None),
+            progress=ctx.progress_under(task.name),
         )
         ctx.catalog.record_model(row)
         rows.append(row)

@@ -41,5 +41,25 @@ def demo_config(out_dir: str | Path = "runs/demo", home: Path | None = None) -> 
                     "exclude": ["*/.complete"],
                 },
             ],
+            # Sized so the whole demo, ablation included, runs in minutes on 2 CPU cores: the
+            # size caps pick a deterministic subset (by record-id hash) of each split.
+            "train": [
+                {
+                    "name": "spam",
+                    "kind": "classification",
+                    "sources": ["spamassassin"],
+                    "train": {"model": "minilm", "epochs": 2, "batch_size": 16, "max_length": 128,
+                              "learning_rate": 1e-4, "max_train_records": 800, "max_eval_records": 400},
+                },
+                {
+                    "name": "chat",
+                    "kind": "instruction",
+                    "sources": ["chatterbot"],
+                    "train": {"model": "smollm2", "method": "lora", "epochs": 1, "batch_size": 8,
+                              "max_length": 96, "max_train_records": 400, "max_eval_records": 48,
+                              "max_new_tokens": 24, "generation_metric": "rouge_l"},
+                },
+            ],
+            "ablation": {"variants": [{"name": "raw", "after": "collect"}, {"name": "cleaned", "after": "clean"}]},
         }
     )

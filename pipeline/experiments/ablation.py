@@ -52,7 +52,7 @@ def run_ablation(ctx: RunContext, ablation: AblationConfig) -> list[dict[str, An
                 source_stage=ctx.outputs[v.after], split_output=splits[v.name],
                 tables={"train": train, "validation": fixed["validation"], "test": fixed["test"]},
                 baseline=ablation.baseline, code_version=version,
-                progress=ctx.progress_for(f"{task.name}/{v.name}", None),
+                progress=ctx.progress_under(f"{task.name}/{v.name}"),
             )
             row["leakage_removed"] = leaked
             ctx.catalog.record_model(row)

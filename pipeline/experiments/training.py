@@ -101,7 +101,7 @@ def train_variant(
                                     data_version=version, progress=progress).to_json()
     base = None
     if baseline and task.kind == "classification":
-        base = tfidf_baseline(tables["train"], tables["validation"], tables["test"])
+        base = tfidf_baseline(tables["train"], tables["validation"], tables["test"])["metrics"]
     return {
         "model_id": f"{run_id}:{task.name}:{variant}",
         "run_id": run_id, "task": task.name, "variant": variant, "kind": task.kind,
