@@ -104,14 +104,15 @@ class Catalog:
             )
         return run_id
 
-    def record_stage(self, run_id: str, position: int, output: StageOutput) -> None:
+    def record_stage(self, run_id: str, position: int, output: StageOutput, label: str | None = None) -> None:
+        """One stage of a run; `label` tells apart runs of one stage (e.g. `split:raw`)."""
         m = output.manifest
         c = m["counts"]
         with closing(self._connect()) as con, con:
             con.execute(
                 "INSERT OR REPLACE INTO stage_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    run_id, position, m["stage"], m["key"], m["input_fingerprint"], m["output_fingerprint"],
+                    run_id, position, label or m["stage"], m["key"], m["input_fingerprint"], m["output_fingerprint"],
                     c["in"], c["kept"], c["rejected"], json.dumps(c["rejected_by_reason"]),
                     m["timings"]["wall_s"], int(output.reused), str(output.path),
                 ),

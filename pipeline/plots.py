@@ -76,7 +76,13 @@ def metric_by_version(task: str, metric: str, points: list[dict[str, Any]]) -> s
     if base:
         ax.scatter([i for i, _ in base], [b for _, b in base], color="#e90", zorder=3, label="TF-IDF + LR")
     for i, p in enumerate(points):
-        ax.annotate(f"{p['value']:.3f}", (i, p["value"]), ha="center", va="bottom", fontsize=8)
+        ax.annotate(f"{p['value']:.4f}", (i, p["value"]), ha="center", va="bottom", fontsize=8,
+                    xytext=(0, 2), textcoords="offset points")
+    # Zoom to the values: differences between data versions are usually a few points.
+    values = [p["value"] for p in points] + [b for _, b in base]
+    lo, hi = min(values), max(values)
+    pad = max((hi - lo) * 0.5, 0.02 * max(abs(hi), 1e-9))
+    ax.set_ylim(lo - pad, hi + pad)
     ax.set_ylabel(metric)
     ax.set_title(f"{task}: {metric} per data version (same test split)")
     ax.legend(fontsize=8)

@@ -32,7 +32,7 @@ class RunContext:
 
     def record(self, name: str, output: StageOutput) -> StageOutput:
         self.outputs[name] = output
-        self.catalog.record_stage(self.run_id, len(self.outputs), output)
+        self.catalog.record_stage(self.run_id, len(self.outputs), output, label=name)
         return output
 
     def progress_for(self, name: str, total: int | None) -> Callable[[int], None] | None:

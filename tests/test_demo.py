@@ -17,14 +17,21 @@ if not chatterbot_jsonl(data_home()).exists() or not (spamassassin_dir(data_home
     pytest.fail("demo data missing: run `bash scripts/setup.sh` (it installs it)", pytrace=False)
 
 
-def test_demo_run_accounts_for_every_record_and_inspect_shows_reasons(tmp_path):
-    out = tmp_path / "demo"
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory) -> Path:
+    """The whole demo, as the README runs it (local engine): stages, training, ablation."""
+    out = tmp_path_factory.mktemp("demo") / "run"
     res = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", "--engine", "local", "--out", str(out)],
-                         capture_output=True, text=True, check=True)
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-5000:]
     assert "report.html" in res.stdout
+    return out
 
+
+def test_demo_run_accounts_for_every_record_and_inspect_shows_reasons(demo_run):
+    out = demo_run
     manifests = {json.loads(m.read_text())["stage"]: json.loads(m.read_text())
-                 for m in (out / "stages").glob("*/manifest.json")}
+                 for m in (out / "stages").glob("*/manifest.json") if "split" not in m.parent.name}
     assert set(manifests) == {"collect", "clean"}
     for m in manifests.values():
         c = m["counts"]
@@ -55,6 +62,33 @@ def test_demo_run_accounts_for_every_record_and_inspect_shows_reasons(tmp_path):
     for reason in list(collect["counts"]["rejected_by_reason"]) + list(manifests["clean"]["counts"]["rejected_by_reason"]):
         assert reason in shown
     assert "english.jsonl:" in shown  # examples name file and line
+
+
+def test_demo_ablation_scores_every_variant_on_one_test_split(demo_run):
+    from pipeline.catalog import Catalog
+
+    catalog = Catalog(demo_run)
+    run_id = catalog.latest_run()["run_id"]
+    models = catalog.models(run_id)
+    by_task: dict[str, dict[str, dict]] = {}
+    for m in models:
+        by_task.setdefault(m["task"], {})[m["variant"]] = m
+    assert set(by_task) == {"spam", "chat"}
+    for task, variants in by_task.items():
+        assert {"current", "raw", "cleaned"} <= set(variants)
+        assert len({v["test_fingerprint"] for v in variants.values()}) == 1, task
+        # The current data is the cleaned variant: one data version, one trained model.
+        assert variants["current"]["data_version"] == variants["cleaned"]["data_version"]
+        assert variants["current"]["model_dir"] == variants["cleaned"]["model_dir"]
+    spam = by_task["spam"]["cleaned"]
+    assert spam["metrics"]["macro_f1"] > 0.8 and spam["baseline_metrics"]["macro_f1"] > 0.5
+    chat = by_task["chat"]["cleaned"]
+    assert chat["metrics"]["perplexity"] > 1 and 0 <= chat["metrics"]["rouge_l"] <= 1
+    split_manifest = next(json.loads(m.read_text()) for m in (demo_run / "stages").glob("split-*/manifest.json"))
+    assert split_manifest["counters"]["leakage:test_exact_in_train"] == 0
+    assert split_manifest["counters"]["groups:straddling"] == 0
+    html = (demo_run / "report.html").read_text()
+    assert html.count("data:image/png;base64,") >= 6
 
 
 def test_demo_config_is_valid_and_names_three_kinds():

@@ -87,7 +87,12 @@ def train_variant(
 ) -> dict[str, Any]:
     """Train and evaluate (or reuse the stored model for the same data and config); a catalog row."""
     from pipeline.train import tfidf_baseline, train_and_evaluate
+    from pipeline.train.stage import cap_splits
 
+    # Cap first (a deterministic subset by id hash), so the data version names exactly the
+    # records the model saw and the baseline is fitted and scored on the very same ones.
+    (train, validation, test), _ = cap_splits(tables["train"], tables["validation"], tables["test"], task.train)
+    tables = {"train": train, "validation": validation, "test": test}
     version, fps = data_version(tables)
     register_data_version(out_dir, version, tables)
     config_hash = hash_json(task.train)
