@@ -73,7 +73,7 @@ def test_demo_ablation_scores_every_variant_on_one_test_split(demo_run):
     by_task: dict[str, dict[str, dict]] = {}
     for m in models:
         by_task.setdefault(m["task"], {})[m["variant"]] = m
-    assert set(by_task) == {"spam", "chat"}
+    assert set(by_task) == {"spam", "chat", "docstring-to-code"}
     for task, variants in by_task.items():
         assert {"current", "raw", "cleaned"} <= set(variants)
         assert len({v["test_fingerprint"] for v in variants.values()}) == 1, task

@@ -59,6 +59,14 @@ def demo_config(out_dir: str | Path = "runs/demo", home: Path | None = None) -> 
                               "max_length": 64, "max_train_records": 160, "max_eval_records": 32,
                               "max_new_tokens": 16, "generation_metric": "rouge_l"},
                 },
+                {
+                    "name": "docstring-to-code",
+                    "kind": "code",
+                    "sources": ["stdlib"],
+                    "train": {"model": "smollm2", "method": "lora", "epochs": 1, "batch_size": 8,
+                              "max_length": 128, "max_train_records": 120, "max_eval_records": 16,
+                              "max_new_tokens": 48, "generation_metric": "rouge_l"},
+                },
             ],
             "ablation": {"variants": [{"name": "raw", "after": "collect"}, {"name": "cleaned", "after": "clean"}]},
         }

@@ -44,6 +44,18 @@ def _train_ids(out_dir: Path, version: str) -> set[str]:
     return set(t.filter(pc.equal(t.column("split"), "train")).column("id").to_pylist())
 
 
+def _split_train_ids(split_path: str) -> set[str]:
+    t = pq.read_table(Path(split_path) / "kept.parquet", columns=["id", "split"])
+    return set(t.filter(pc.equal(t.column("split"), "train")).column("id").to_pylist())
+
+
+def _unexplained(ids: set[str], model: dict[str, Any]) -> dict[str, str]:
+    """Why records no stage rejected are missing from a model's train set."""
+    in_split = _split_train_ids(model["split_path"])
+    return {i: "size cap (max_train_records)" if i in in_split else "not in train split (other split or leakage filter)"
+            for i in ids}
+
+
 def _rejections(catalog: Catalog, run_id: str, ids: set[str]) -> dict[str, str]:
     """id -> "stage:reason" for the given ids rejected by any stage of the run."""
     found: dict[str, str] = {}
@@ -74,10 +86,10 @@ def compare(out_dir: str | Path, a_ref: str, b_ref: str) -> list[TaskComparison]
         removed, added = a_ids - b_ids, b_ids - a_ids
         cmp.removed, cmp.added = len(removed), len(added)
         why_removed = _rejections(catalog, b["run_id"], removed)
+        why_removed |= _unexplained(removed - set(why_removed), b)
         why_added = _rejections(catalog, a["run_id"], added)
-        # Not rejected by any stage: the record is in the data but not in this train split
-        # (another split, or dropped for equalling an evaluation record).
-        cmp.removed_by = Counter(why_removed.get(i, "not in train split") for i in removed)
-        cmp.added_by = Counter(why_added.get(i, "not in train split") for i in added)
+        why_added |= _unexplained(added - set(why_added), a)
+        cmp.removed_by = Counter(why_removed[i] for i in removed)
+        cmp.added_by = Counter(why_added[i] for i in added)
         out.append(cmp)
     return out

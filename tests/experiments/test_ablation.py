@@ -85,7 +85,7 @@ def test_compare_explains_records_removed_by_cleaning(ablated):
     (c,) = compare(run, "raw", "cleaned")
     assert c.same_test and "macro_f1" in c.metric_diff
     assert c.removed > 0
-    assert all(why.startswith("clean:") or why == "not in train split" for why in c.removed_by)
+    assert all(why.startswith(("clean:", "size cap", "not in train split")) for why in c.removed_by)
     assert any(why.startswith("clean:") for why in c.removed_by)
 
 

@@ -59,7 +59,7 @@ def test_flow_runs_and_publishes_stage_counts(first_run):
     d, state = first_run
     assert state.is_completed(), state.message
     summary = state.result()
-    assert list(summary["stages"]) == ["collect", "clean"]
+    assert list(summary["stages"]) == ["collect", "clean", "split"]
     for name, s in summary["stages"].items():
         assert s["in"] == s["kept"] + s["rejected"], name
         assert sum(s["rejected_by_reason"].values()) == s["rejected"]
@@ -74,7 +74,7 @@ def test_flow_runs_and_publishes_stage_counts(first_run):
             key=ArtifactFilterKey(any_=["curation-stage-counts"])))
     assert len(artifacts) == 1 and artifacts[0].type == "table"
     table = artifacts[0].data if isinstance(artifacts[0].data, list) else json.loads(artifacts[0].data)
-    assert [row["stage"] for row in table] == ["collect", "clean"]
+    assert [row["stage"] for row in table] == ["collect", "clean", "split"]
     assert {row["stage"]: row["kept"] for row in table} == {k: v["kept"] for k, v in summary["stages"].items()}
 
     runs = Catalog(d / "out").runs()
