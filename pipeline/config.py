@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from pipeline.config_base import Strict
+from pipeline.config_base import Strict, require_unique
 from pipeline.experiments.config import AblationConfig, TrainTask
 from pipeline.split.config import SplitConfig
 
@@ -171,18 +171,13 @@ class PipelineConfig(Strict):
 
     @model_validator(mode="after")
     def _train_names(self) -> "PipelineConfig":
-        names = [t.name for t in self.train]
-        if len(set(names)) != len(names):
-            raise ValueError(f"train task names must be unique: {names}")
+        require_unique([t.name for t in self.train], "train task")
         return self
 
     @field_validator("sources")
     @classmethod
     def _unique_names(cls, v: list[SourceConfig]) -> list[SourceConfig]:
-        names = [s.name for s in v]
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise ValueError(f"source names must be unique; repeated: {dup}")
+        require_unique([s.name for s in v], "source")
         return v
 
 

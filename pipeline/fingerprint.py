@@ -42,9 +42,10 @@ def hash_file_stats(paths: Iterable[Path]) -> str:
     return h.hexdigest()
 
 
-def library_versions() -> dict[str, str]:
+def library_versions(extra: Iterable[str] = ()) -> dict[str, str]:
+    """Versions of Python and of the packages that shape outputs (plus `extra` ones)."""
     versions = {"python": platform.python_version()}
-    for name in _VERSIONED_PACKAGES:
+    for name in (*_VERSIONED_PACKAGES, *extra):
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

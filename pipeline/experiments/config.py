@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator, model_validator
 
-from pipeline.config_base import Strict
+from pipeline.config_base import Strict, require_unique
 from pipeline.train import TrainConfig
 
 
@@ -37,9 +37,7 @@ class AblationConfig(Strict):
     @field_validator("variants")
     @classmethod
     def _unique(cls, v: list[Variant]) -> list[Variant]:
-        names = [x.name for x in v]
-        if len(set(names)) != len(names):
-            raise ValueError(f"variant names must be unique: {names}")
+        require_unique([x.name for x in v], "variant")
         return v
 
     @model_validator(mode="after")

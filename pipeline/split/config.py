@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from pipeline.config_base import Strict
+from pipeline.config_base import Strict, require_unique
 from pipeline.records import CONTENT_FIELDS, REQUIRED_FIELDS
 
 if TYPE_CHECKING:
@@ -119,8 +119,5 @@ class SplitConfig(Strict):
     @field_validator("reference_sets")
     @classmethod
     def _unique_names(cls, v: list[ReferenceSet]) -> list[ReferenceSet]:
-        names = [r.name for r in v]
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise ValueError(f"reference set names must be unique; repeated: {dup}")
+        require_unique([r.name for r in v], "reference set")
         return v

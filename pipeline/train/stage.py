@@ -68,7 +68,7 @@ def train_and_evaluate(
         dropped=dict(sorted((dropped + task.dropped).items())), truncated=dict(task.truncated),
         best_epoch=loop.best_epoch, samples=evaluation.get("samples", []), trainable_parameters=trainable,
         total_parameters=total, base_model_path=base_path, config=config.model_dump(mode="json"),
-        library_versions={**library_versions(), **_training_library_versions()}, code_version=code_version(),
+        library_versions=library_versions(_TRAINING_LIBRARIES), code_version=code_version(),
     )
     result.seconds_total = time.perf_counter() - started
     save_outputs(model, tokenizer, result, Path(out_dir))
@@ -139,15 +139,3 @@ def save_outputs(model: Any, tokenizer: Any, result: TrainResult, out_dir: Path)
             shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _training_library_versions() -> dict[str, str]:
-    from importlib import metadata
-
-    out = {}
-    for name in _TRAINING_LIBRARIES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
