@@ -81,8 +81,11 @@ def metric_by_version(task: str, metric: str, points: list[dict[str, Any]]) -> s
     # Zoom to the values: differences between data versions are usually a few points.
     values = [p["value"] for p in points] + [b for _, b in base]
     lo, hi = min(values), max(values)
-    pad = max((hi - lo) * 0.5, 0.02 * max(abs(hi), 1e-9))
-    ax.set_ylim(lo - pad, hi + pad)
+    if len(values) > 1 and hi > lo:
+        pad = (hi - lo) * 0.5
+        ax.set_ylim(lo - pad, hi + pad)
+    else:  # one value: nothing to zoom on
+        ax.set_ylim(0, hi * 1.2 if hi > 0 else 1)
     ax.set_ylabel(metric)
     ax.set_title(f"{task}: {metric} per data version (same test split)")
     ax.legend(fontsize=8)
@@ -94,9 +97,10 @@ def confusion(title: str, labels: list[str], matrix: list[list[int]]) -> str:
     ax.imshow(matrix, cmap="Blues")
     ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
     ax.set_yticks(range(len(labels)), labels)
+    top = max((v for row in matrix for v in row), default=0)
     for i, row in enumerate(matrix):
         for j, v in enumerate(row):
-            ax.text(j, i, str(v), ha="center", va="center", fontsize=9)
+            ax.text(j, i, str(v), ha="center", va="center", fontsize=9, color="white" if v > top / 2 else "black")
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title)
