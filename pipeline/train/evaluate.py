@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pyarrow as pa
 
@@ -17,43 +17,45 @@ from pipeline.train.batching import IGNORE_INDEX, iterate_batches, to_device
 from pipeline.train.loop import autocast
 
 
-def classify(model: Any, examples: list[dict], pad_id: int, batch_size: int,
-             device: Any) -> tuple[list[int], list[float]]:
-    """(predicted label index, cross-entropy) per example, in order."""
+def _eval_logits(model: Any, examples: list[dict], pad_id: int, batch_size: int,
+                 device: Any) -> Iterator[tuple[list[int], dict, Any]]:
+    """(example indices, batch, logits) per batch, without gradients, in eval mode."""
     import torch
-    import torch.nn.functional as F
 
-    preds, losses = [0] * len(examples), [0.0] * len(examples)
     model.eval()
     with torch.no_grad():
         for idx, batch in iterate_batches(examples, batch_size, pad_id):
             batch = to_device(batch, device)
             with autocast(device):
                 logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-            loss = F.cross_entropy(logits.float(), batch["labels"], reduction="none")
-            for i, p, l in zip(idx, logits.argmax(-1).tolist(), loss.tolist()):
-                preds[i], losses[i] = p, l
+            yield idx, batch, logits
+
+
+def classify(model: Any, examples: list[dict], pad_id: int, batch_size: int,
+             device: Any) -> tuple[list[int], list[float]]:
+    """(predicted label index, cross-entropy) per example, in order."""
+    import torch.nn.functional as F
+
+    preds, losses = [0] * len(examples), [0.0] * len(examples)
+    for idx, batch, logits in _eval_logits(model, examples, pad_id, batch_size, device):
+        loss = F.cross_entropy(logits.float(), batch["labels"], reduction="none")
+        for i, p, l in zip(idx, logits.argmax(-1).tolist(), loss.tolist()):
+            preds[i], losses[i] = p, l
     return preds, losses
 
 
 def token_losses(model: Any, examples: list[dict], pad_id: int, batch_size: int,
                  device: Any) -> tuple[list[float], list[int]]:
     """(summed loss, number of answer tokens) per example: corpus losses weight by tokens."""
-    import torch
     import torch.nn.functional as F
 
     sums, counts = [0.0] * len(examples), [0] * len(examples)
-    model.eval()
-    with torch.no_grad():
-        for idx, batch in iterate_batches(examples, batch_size, pad_id):
-            batch = to_device(batch, device)
-            with autocast(device):
-                logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-            labels = batch["labels"][:, 1:]  # token t predicts token t + 1
-            loss = F.cross_entropy(logits[:, :-1].float().transpose(1, 2), labels, reduction="none",
-                                   ignore_index=IGNORE_INDEX)
-            for i, s, n in zip(idx, loss.sum(1).tolist(), (labels != IGNORE_INDEX).sum(1).tolist()):
-                sums[i], counts[i] = s, n
+    for idx, batch, logits in _eval_logits(model, examples, pad_id, batch_size, device):
+        labels = batch["labels"][:, 1:]  # token t predicts token t + 1
+        loss = F.cross_entropy(logits[:, :-1].float().transpose(1, 2), labels, reduction="none",
+                               ignore_index=IGNORE_INDEX)
+        for i, s, n in zip(idx, loss.sum(1).tolist(), (labels != IGNORE_INDEX).sum(1).tolist()):
+            sums[i], counts[i] = s, n
     return sums, counts
 
 
