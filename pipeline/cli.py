@@ -202,8 +202,26 @@ def _print_inspect(run_dir: Path, run_id: str | None, examples: int) -> None:
         out.print(r)
         if st.counters:
             out.print(f"{st.stage} counters: " + ", ".join(f"{k}={v:,}" for k, v in st.counters.items()))
+    _print_models(run_dir, s.run_id)
     if s.error:
         out.print(Text("error: ", style="red") + Text(s.error))
+
+
+def _print_models(run_dir: Path, run_id: str) -> None:
+    from pipeline.catalog import Catalog
+
+    models = Catalog(run_dir).models(run_id)
+    if not models:
+        return
+    def fmt(metrics: dict | None) -> str:
+        return ", ".join(f"{k}={v:.4g}" for k, v in (metrics or {}).items()
+                         if isinstance(v, (int, float)) and not k.startswith("val_"))
+
+    t = Table("task", "variant", "data version", "train", "test", "test metrics", "TF-IDF + LR", title="Models")
+    for m in models:
+        t.add_row(m["task"], m["variant"], m["data_version"][:12], f"{m['n_train']:,}", f"{m['n_test']:,}",
+                  fmt(m["metrics"]), fmt(m["baseline_metrics"]))
+    out.print(t)
 
 
 @app.command()
