@@ -17,7 +17,7 @@ from prefect.cache_policies import NO_CACHE
 from pipeline.config import ConfigError, PipelineConfig, load_config, parse_config, resolve_paths
 from pipeline.progress import rich_progress
 from pipeline.runner import (
-    RunContext, pipeline_run, step_ablation, step_clean, step_collect, step_split, step_train,
+    RunContext, pipeline_run, step_ablation, step_clean, step_collect, step_dedup, step_split, step_train,
 )
 from pipeline.store import StageOutput
 
@@ -48,14 +48,23 @@ def clean_task(ctx: RunContext, collected: StageOutput) -> StageOutput:
     return _logged(step_clean(ctx, collected))
 
 
+@task(name="dedup", cache_policy=NO_CACHE, persist_result=False)
+def dedup_task(ctx: RunContext, cleaned: StageOutput) -> StageOutput:
+    out = step_dedup(ctx, cleaned)
+    for name, level_out in ctx.outputs.items():
+        if name.startswith("dedup_"):
+            _logged(level_out)
+    return out
+
+
 @task(name="split", cache_policy=NO_CACHE, persist_result=False)
-def split_task(ctx: RunContext, cleaned: StageOutput) -> StageOutput:
-    return _logged(step_split(ctx, cleaned))
+def split_task(ctx: RunContext, deduped: StageOutput) -> StageOutput:
+    return _logged(step_split(ctx, deduped))
 
 
 @task(name="train", cache_policy=NO_CACHE, persist_result=False)  # a failed fit is not transient
-def train_task(ctx: RunContext, cleaned: StageOutput, split: StageOutput) -> list[dict[str, Any]]:
-    return _logged_models(step_train(ctx, cleaned, split))
+def train_task(ctx: RunContext, deduped: StageOutput, split: StageOutput) -> list[dict[str, Any]]:
+    return _logged_models(step_train(ctx, deduped, split))
 
 
 @task(name="ablation", cache_policy=NO_CACHE, persist_result=False)
@@ -102,8 +111,9 @@ def curation_flow(config_path: str | None = None, config: dict[str, Any] | None 
     with bars as progress, pipeline_run(cfg, progress) as ctx:
         collected = collect_task(ctx)
         cleaned = clean_task(ctx, collected)
-        split = split_task(ctx, cleaned)
-        models = train_task(ctx, cleaned, split) if cfg.train else []
+        deduped = dedup_task(ctx, cleaned)
+        split = split_task(ctx, deduped)
+        models = train_task(ctx, deduped, split) if cfg.train else []
         if cfg.ablation is not None:
             models += ablation_task(ctx)
     summary = summarize(ctx, models)

@@ -19,7 +19,7 @@ from pipeline.config import ConfigError, PipelineConfig, load_config
 # process (a stage worker, a neighbour) holds a core; must be set before torch is imported.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Curate SFT data: collect, clean, inspect.")
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Curate SFT data: collect, clean, deduplicate, split, train, inspect.")
 console = Console(stderr=True)
 # Piped output (CI logs, files) gets a wide page instead of rich's 80-column default.
 out = Console(width=None if sys.stdout.isatty() else 160)
@@ -97,6 +97,15 @@ def clean(
 ) -> None:
     """Run collection (reused when stored) and cleaning."""
     _run(_config(config, out_dir), Engine.local, until="clean")
+
+
+@app.command()
+def dedup(
+    config: Optional[Path] = typer.Option(None, "--config", "-c"),
+    out_dir: Optional[Path] = typer.Option(None, "--out"),
+) -> None:
+    """Run the stages up to deduplication (exact, near, semantic; stored stages are reused)."""
+    _run(_config(config, out_dir), Engine.local, until="dedup")
 
 
 @app.command()

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from pipeline.config_base import Strict, require_unique
+from pipeline.dedup.config import DedupConfig
 from pipeline.experiments.config import AblationConfig, TrainTask
 from pipeline.split.config import SplitConfig
 
@@ -156,6 +157,9 @@ class RunConfig(Strict):
     out_dir: str = Field(default="runs", description="the run directory: stage outputs, catalog, report")
     workers: int = Field(default=2, ge=1, le=64, description="processes for batch stages")
     batch_size: int = Field(default=2000, gt=0, description="records per batch in batch stages")
+    cache_dir: str | None = Field(
+        default=None, description="caches shared by runs (sentence embeddings); default: <out_dir>/cache"
+    )
 
 
 class PipelineConfig(Strict):
@@ -165,6 +169,7 @@ class PipelineConfig(Strict):
     sources: list[SourceConfig] = Field(min_length=1)
     collect: CollectConfig = Field(default_factory=CollectConfig)
     clean: CleanConfig = Field(default_factory=CleanConfig)
+    dedup: DedupConfig = Field(default_factory=DedupConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)
     train: list[TrainTask] = Field(default_factory=list, description="models to train on the split data")
     ablation: AblationConfig | None = Field(default=None, description="train every task on each data variant")
@@ -222,6 +227,11 @@ def resolve_paths(config: PipelineConfig, base: Path) -> PipelineConfig:
         return str(q if q.is_absolute() else (base / q).resolve())
 
     config.run.out_dir = absolute(config.run.out_dir)
+    if config.run.cache_dir:
+        config.run.cache_dir = absolute(config.run.cache_dir)
+    for dref in config.dedup.reference_sets:
+        dref.path = absolute(dref.path)
+    config.dedup.against = [absolute(p) for p in config.dedup.against]
     for s in config.sources:
         if s.path:
             s.path = absolute(s.path)

@@ -29,11 +29,16 @@ class RunContext:
     catalog: Catalog
     progress: ProgressFactory | None = None
     outputs: dict[str, StageOutput] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)  # a step's name -> its last stage's (dedup -> dedup_near)
 
     def record(self, name: str, output: StageOutput) -> StageOutput:
         self.outputs[name] = output
         self.catalog.record_stage(self.run_id, len(self.outputs), output, label=name)
         return output
+
+    def output(self, name: str) -> StageOutput:
+        """A stage's output by stage or step name (`dedup` is the last dedup level that ran)."""
+        return self.outputs[self.aliases.get(name, name)]
 
     def progress_for(self, name: str, total: int | None) -> Callable[[int], None] | None:
         return self.progress(name, total) if self.progress else None
@@ -72,6 +77,26 @@ def step_clean(ctx: RunContext, collected: StageOutput) -> StageOutput:
         progress=ctx.progress_for("clean", collected.counts["kept"]),
     )
     return ctx.record("clean", out)
+
+
+def step_dedup(ctx: RunContext, source: StageOutput) -> StageOutput:
+    """Each enabled dedup level in order (exact, near, semantic); `dedup` names the last output."""
+    from pipeline.dedup.config import LEVELS
+    from pipeline.dedup.stage import deduplicate, stage_name
+
+    config = ctx.config.dedup
+    cache = Path(ctx.config.run.cache_dir or Path(ctx.config.run.out_dir) / "cache") / "embeddings"
+    out, last = source, "clean"
+    for level in LEVELS:
+        if not getattr(config, level).enabled:
+            continue
+        name = stage_name(level)
+        out = ctx.record(name, deduplicate(level, out, config, ctx.store, cache_dir=cache,
+                                           progress=ctx.progress_for(name, out.counts["kept"]),
+                                           batch_size=ctx.config.run.batch_size))
+        last = name
+    ctx.aliases["dedup"] = last
+    return out
 
 
 def step_split(ctx: RunContext, source: StageOutput, label: str = "split") -> StageOutput:
@@ -142,7 +167,7 @@ def pipeline_run(config: PipelineConfig, progress: ProgressFactory | None = None
         finish_run(ctx)
 
 
-STEPS = ("collect", "clean", "split", "train", "ablation")
+STEPS = ("collect", "clean", "dedup", "split", "train", "ablation")
 
 
 def run_pipeline(config: PipelineConfig, progress: ProgressFactory | None = None,
@@ -162,9 +187,12 @@ def run_pipeline(config: PipelineConfig, progress: ProgressFactory | None = None
         cleaned = step_clean(ctx, collected)
         if last < 2:
             return ctx
-        split = step_split(ctx, cleaned)
-        if last >= 3 and config.train and not only_ablation:
-            step_train(ctx, cleaned, split)
-        if last >= 4 and config.ablation is not None:
+        deduped = step_dedup(ctx, cleaned)
+        if last < 3:
+            return ctx
+        split = step_split(ctx, deduped)
+        if last >= 4 and config.train and not only_ablation:
+            step_train(ctx, deduped, split)
+        if last >= 5 and config.ablation is not None:
             step_ablation(ctx)
     return ctx

@@ -39,6 +39,8 @@ REJECT_SCHEMA = pa.schema(
         ("origin", pa.string()),  # file:line, file:row or file for file-level problems
         ("id", pa.string()),  # record id when one could be computed
         ("record", pa.string()),  # the record as JSON, or a preview of the raw input
+        ("duplicate_of", pa.string()),  # dedup: the id of the record this one duplicates
+        ("similarity", pa.float64()),  # dedup: its similarity to that record (1.0 for exact)
     ]
 )
 MANIFEST = "manifest.json"

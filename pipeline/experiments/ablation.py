@@ -1,7 +1,7 @@
 """Ablation: the same model trained on several data variants, scored on one fixed test split.
 
 A variant is the pipeline's data as it stands after one stage (`after: collect`, `after:
-clean`, and later `after: dedup` ...), so a new stage joins the ablation by configuration.
+clean`, `after: dedup` ...), so a new stage joins the ablation by configuration.
 Every variant is split by the same stable, group-aware assignment; the validation and test
 records all variants are scored on come from one variant (the last by default), and each
 variant's train split loses any record equal to one of them, so no variant sees its test.
@@ -37,9 +37,9 @@ def run_ablation(ctx: RunContext, ablation: AblationConfig) -> list[dict[str, An
         raise AblationError("the ablation needs at least one train task (the `train:` section)")
     splits = {}
     for v in ablation.variants:
-        if v.after not in ctx.outputs:
+        if v.after not in ctx.outputs and v.after not in ctx.aliases:
             raise AblationError(f"variant {v.name!r}: stage {v.after!r} did not run; ran: {list(ctx.outputs)}")
-        splits[v.name] = step_split(ctx, ctx.outputs[v.after], label=f"split:{v.name}")
+        splits[v.name] = step_split(ctx, ctx.output(v.after), label=f"split:{v.name}")
     eval_name = ablation.eval_variant or ablation.variants[-1].name
     rows, version = [], code_version()
     for task in tasks:
@@ -49,7 +49,7 @@ def run_ablation(ctx: RunContext, ablation: AblationConfig) -> list[dict[str, An
                                           [fixed["validation"], fixed["test"]], task.kind)
             row = train_variant(
                 run_id=ctx.run_id, out_dir=ctx.store.out_dir, task=task, variant=v.name,
-                source_stage=ctx.outputs[v.after], split_output=splits[v.name],
+                source_stage=ctx.output(v.after), split_output=splits[v.name],
                 tables={"train": train, "validation": fixed["validation"], "test": fixed["test"]},
                 baseline=ablation.baseline, code_version=version,
                 progress=ctx.progress_under(f"{task.name}/{v.name}"),

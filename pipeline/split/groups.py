@@ -20,7 +20,7 @@ class GroupMerger:
     def add(self, content: bytes, group: str) -> None:
         first = self._first_group.setdefault(content, group)
         if first != group:
-            self._union(first, group)
+            self.union(first, group)
 
     def find(self, group: str) -> str:
         """The representative of `group`'s component: the smallest group id in it."""
@@ -31,7 +31,8 @@ class GroupMerger:
             self._parent[group], group = root, self._parent[group]
         return root
 
-    def _union(self, a: str, b: str) -> None:
+    def union(self, a: str, b: str) -> None:
+        """Join the components of groups `a` and `b`."""
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return

@@ -1,0 +1,120 @@
+"""From verified duplicate pairs to decisions: clusters, the one record kept, what each drop duplicates.
+
+Pairs join records into clusters (connected components). Each cluster keeps its member of
+lowest keep rank (see keep.py), so a cluster is never emptied, however its members were
+found. Members of the keeper's own group (an augmentation family, the turns of one dialogue)
+are not duplicates of it unless `within_group` says so: they are kept as its family. Every
+other member is dropped, naming the kept record and its own similarity to it; because a chain
+a~b~c can join records that are not similar themselves, the direct neighbour that brought a
+record in, and that similarity, are kept too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+SimilarityFn = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (rows a, rows b) -> similarity of each pair
+
+
+@dataclass
+class Drop:
+    keeper: int  # row of the kept record this one duplicates
+    similarity: float  # to the kept record
+    matched: int  # the direct neighbour that put it in the cluster
+    matched_similarity: float
+
+
+@dataclass
+class Clusters:
+    """What one level decided, by input row."""
+
+    label: np.ndarray  # (n,) cluster number per row, -1 when the row has no duplicate
+    keeper: dict[int, int] = field(default_factory=dict)  # cluster -> kept row
+    drops: dict[int, Drop] = field(default_factory=dict)
+    family: list[int] = field(default_factory=list)  # kept rows in a cluster because they share the keeper's group
+
+    @property
+    def count(self) -> int:
+        return len(self.keeper)
+
+
+def without_same_group(pairs: np.ndarray, sims: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs whose records belong to different groups."""
+    if len(pairs) == 0:
+        return pairs, sims
+    other = groups[pairs[:, 0]] != groups[pairs[:, 1]]
+    return pairs[other], sims[other]
+
+
+def cluster(n: int, pairs: np.ndarray, sims: np.ndarray, groups: np.ndarray, ranks: np.ndarray,
+            similarity: SimilarityFn, within_group: bool = False) -> Clusters:
+    """Decide every row: kept alone, kept as a cluster's keeper or family, or dropped."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    if not within_group:
+        pairs, sims = without_same_group(pairs, sims, groups)
+    label = np.full(n, -1, dtype=np.int64)
+    if len(pairs) == 0:
+        return Clusters(label)
+    graph = coo_matrix((np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    _, comp = connected_components(graph, directed=False)
+    sizes = np.bincount(comp)
+    members = np.flatnonzero(sizes[comp] > 1)
+    # Clusters are numbered by their members' first row, so numbering follows input order.
+    _, first = np.unique(comp[members], return_index=True)
+    renumber = np.full(len(sizes), -1, dtype=np.int64)
+    renumber[comp[members][np.sort(first)]] = np.arange(len(first))
+    label[members] = renumber[comp[members]]
+
+    order = members[np.lexsort((ranks[members], label[members]))]
+    starts = np.flatnonzero(np.r_[True, label[order][1:] != label[order][:-1]])
+    keepers = order[starts]
+    out = Clusters(label, keeper=dict(zip(label[keepers].tolist(), keepers.tolist())))
+    keeper_of = np.full(n, -1, dtype=np.int64)
+    keeper_of[members] = keepers[label[members]]
+
+    others = members[keeper_of[members] != members]
+    family = groups[others] == groups[keeper_of[others]]
+    if not within_group:
+        out.family = others[family].tolist()
+        others = others[~family]
+    if len(others):
+        to_keeper = similarity(others, keeper_of[others])
+        matched, matched_sim = best_neighbours(n, pairs, sims)
+        for row, k, s in zip(others.tolist(), keeper_of[others].tolist(), to_keeper.tolist()):
+            out.drops[row] = Drop(k, float(s), int(matched[row]), float(matched_sim[row]))
+    return out
+
+
+def best_neighbours(n: int, pairs: np.ndarray, sims: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each row, its most similar directly paired row and that similarity (-1 / nan if none)."""
+    a = np.concatenate([pairs[:, 0], pairs[:, 1]])
+    b = np.concatenate([pairs[:, 1], pairs[:, 0]])
+    s = np.concatenate([sims, sims]).astype(np.float64)
+    order = np.lexsort((b, -s, a))  # per row: highest similarity first, then lowest partner row
+    a, b, s = a[order], b[order], s[order]
+    first = np.flatnonzero(np.r_[True, a[1:] != a[:-1]])
+    best = np.full(n, -1, dtype=np.int64)
+    best_sim = np.full(n, np.nan)
+    best[a[first]] = b[first]
+    best_sim[a[first]] = s[first]
+    return best, best_sim
+
+
+def group_unions(clusters: Clusters, groups: np.ndarray) -> list[tuple[int, int]]:
+    """(group, group) code pairs to join: every group with a member in a cluster joins the keeper's.
+
+    Dropped members count too: a dropped record's family stays, and it is a near copy of the
+    kept record's family, so the two families must land in one split.
+    """
+    rows = np.flatnonzero(clusters.label >= 0)
+    if len(rows) == 0:
+        return []
+    keeper_rows = np.array([clusters.keeper[c] for c in clusters.label[rows].tolist()], dtype=np.int64)
+    a, b = groups[rows], groups[keeper_rows]
+    differ = a != b
+    return sorted(set(zip(a[differ].tolist(), b[differ].tolist())))

@@ -1,0 +1,144 @@
+"""Deduplication settings: what is compared, which record of a cluster is kept, and each level.
+
+Three levels run in order, each a stage of its own and each switchable: exact (a hash of the
+compared content), near (MinHash with LSH banding, verified by estimated Jaccard) and semantic
+(sentence embeddings, verified by cosine similarity). Parameters are checked here, before any
+record is read: a band layout that does not fit the permutations fails at construction.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from pipeline.config_base import Strict, require_unique
+from pipeline.records import CONTENT_FIELDS
+
+KeepRule = Literal["annotated", "quality", "longest", "earliest"]
+LEVELS: tuple[str, ...] = ("exact", "near", "semantic")
+# Deduplication compares the whole example by default: two instruction records that share a
+# prompt but answer it differently are two examples, not one (the split compares prompts only,
+# because there a shared prompt is already leakage).
+DEFAULT_DEDUP_FIELDS: dict[str, list[str]] = {
+    "classification": ["text"],
+    "instruction": ["prompt", "response"],
+    "code": ["prompt", "code"],
+}
+
+
+class ExactConfig(Strict):
+    enabled: bool = True
+
+
+class NearConfig(Strict):
+    """MinHash over n-grams, LSH banding for candidates, estimated Jaccard to verify them."""
+
+    enabled: bool = True
+    threshold: float = Field(default=0.7, gt=0, lt=1, description="estimated Jaccard that makes a near duplicate")
+    num_perm: int = Field(default=128, ge=16, le=1024, description="MinHash permutations (signature length)")
+    bands: int | None = Field(default=None, ge=1, description="LSH bands; default: chosen for the threshold")
+    rows: int | None = Field(default=None, ge=1, description="rows per band; set together with bands")
+    unit: Literal["word", "char"] = Field(default="word", description="n-grams of words or of characters")
+    ngram: int = Field(default=3, ge=1, le=32, description="n-gram size in units")
+    seed: int = Field(default=1, ge=0, description="seed of the permutations; signatures depend on it")
+    max_bucket: int = Field(
+        default=64, ge=2, description="an LSH bucket larger than this is verified against a window, not pairwise"
+    )
+
+    @model_validator(mode="after")
+    def _band_layout(self) -> "NearConfig":
+        if (self.bands is None) != (self.rows is None):
+            raise ValueError("set bands and rows together, or neither")
+        if self.bands is not None and self.rows is not None and self.bands * self.rows > self.num_perm:
+            raise ValueError(f"bands x rows = {self.bands * self.rows} exceeds num_perm {self.num_perm}")
+        return self
+
+
+class SemanticConfig(Strict):
+    """Sentence embeddings, nearest neighbours by cosine similarity."""
+
+    enabled: bool = True
+    model: str | None = Field(
+        default=None, description="a sentence-transformers model id or folder; default: the offline all-MiniLM-L6-v2"
+    )
+    threshold: float = Field(default=0.95, gt=0, le=1, description="cosine similarity that makes a duplicate")
+    device: Literal["auto", "cpu", "cuda"] = Field(default="auto", description="auto: the GPU when there is one")
+    fp16: bool = Field(default=True, description="half precision on the GPU (the CPU always computes in fp32)")
+    batch_size: int = Field(default=256, ge=1, description="texts per encoder batch")
+    max_seq_length: int = Field(default=256, ge=8, description="longer texts are truncated to this many tokens")
+    cluster_above: int = Field(
+        default=50_000, ge=2, description="more records than this: k-means first, compare within clusters"
+    )
+    cluster_size: int = Field(default=5_000, ge=100, description="mean records per k-means cluster")
+    cache: bool = Field(default=True, description="keep embeddings by content hash and model for later runs")
+
+
+class ReferenceSource(Strict):
+    """A named evaluation or benchmark set that training records must not duplicate."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$", description="named in reject reasons")
+    kind: Literal["classification", "instruction", "code"]
+    path: str = Field(min_length=1, description="a JSONL, JSON, CSV or Parquet file (or folder, or glob)")
+    format: Literal["jsonl", "json", "csv", "parquet"] = "jsonl"
+    fields: dict[str, str] = Field(default_factory=dict, description="schema field -> the file's column")
+    fields_compared: list[str] | None = Field(
+        default=None, min_length=1, description="content fields compared; default: the dedup fields of the kind"
+    )
+
+
+class DedupConfig(Strict):
+    fields: dict[str, list[str]] = Field(
+        default_factory=lambda: {k: list(v) for k, v in DEFAULT_DEDUP_FIELDS.items()},
+        description="per record kind, the content fields compared (e.g. instruction: [prompt] for prompt-only)",
+    )
+    keep: list[KeepRule] = Field(
+        default_factory=lambda: ["annotated", "quality", "longest", "earliest"], min_length=1,
+        description="how the one kept record of a cluster is chosen: rules in priority order, record id last",
+    )
+    quality_column: str | None = Field(
+        default=None, description="rank 'quality' by this numeric column instead of the composite of cleaning's scores"
+    )
+    compare_within_group: bool = Field(
+        default=False, description="also count records of one group (an augmentation family) as duplicates"
+    )
+    drop: bool = Field(default=True, description="false: keep duplicates, only give each cluster one group")
+    borderline_margin: float = Field(
+        default=0.05, ge=0, lt=1,
+        description="near-duplicate pairs this far below the threshold are saved for human review",
+    )
+    exact: ExactConfig = Field(default_factory=ExactConfig)
+    near: NearConfig = Field(default_factory=NearConfig)
+    semantic: SemanticConfig = Field(default_factory=SemanticConfig)
+    reference_sets: list[ReferenceSource] = Field(default_factory=list, description="decontamination targets")
+    against: list[str] = Field(
+        default_factory=list, description="earlier dedup outputs (folders) new records are also compared with"
+    )
+
+    @field_validator("fields")
+    @classmethod
+    def _content_fields(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        out = {k: list(f) for k, f in DEFAULT_DEDUP_FIELDS.items()}
+        for kind, fields in v.items():
+            if kind not in CONTENT_FIELDS:
+                raise ValueError(f"unknown record kind {kind!r}; kinds: {list(CONTENT_FIELDS)}")
+            bad = sorted(set(fields) - set(CONTENT_FIELDS[kind]))
+            if not fields or bad:
+                raise ValueError(f"fields of {kind} must be content fields {list(CONTENT_FIELDS[kind])}, got {fields}")
+            out[kind] = list(fields)
+        return out
+
+    @field_validator("keep")
+    @classmethod
+    def _rules_once(cls, v: list[str]) -> list[str]:
+        require_unique(list(v), "keep rule")
+        return v
+
+    @field_validator("reference_sets")
+    @classmethod
+    def _unique_refs(cls, v: list[ReferenceSource]) -> list[ReferenceSource]:
+        require_unique([r.name for r in v], "reference set")
+        return v
+
+    def compared_fields(self, kind: str) -> tuple[str, ...]:
+        return tuple(self.fields[kind])

@@ -1,0 +1,83 @@
+"""A dedup level's index: the features of the records it kept, stored beside its output.
+
+An incremental run names earlier outputs in `against`; their indexes are loaded instead of
+recomputing signatures or embeddings of records that were curated before. Layout, inside the
+stage folder:
+
+    index/meta.json        level, the params that make features comparable, record count
+    index/records.parquet  id, kind, group_id of each indexed record, in feature-row order
+    index/features.npy     one row of features per record (hashes, signatures or embeddings)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline.fingerprint import hash_file_stats, hash_json
+
+INDEX_DIR = "index"
+
+
+class DedupIndexError(ValueError):
+    """An `against` path that holds no usable index for the level."""
+
+
+@dataclass
+class LevelIndex:
+    path: Path
+    level: str
+    params: dict[str, Any]
+    ids: list[str]
+    kinds: np.ndarray
+    features: np.ndarray
+
+
+def write_index(stage_dir: Path, level: str, params: dict[str, Any], ids: list[str], kinds: list[str],
+                groups: list[str], features: np.ndarray) -> None:
+    out = stage_dir / INDEX_DIR
+    out.mkdir()
+    np.save(out / "features.npy", features)
+    pq.write_table(pa.table({"id": ids, "kind": kinds, "group_id": groups}), out / "records.parquet")
+    (out / "meta.json").write_text(json.dumps({"level": level, "params": params, "records": len(ids)}, indent=2))
+
+
+def find_index(path: str | Path, level: str) -> Path:
+    """The index folder for `level` under `path`: a dedup stage folder, or a run directory.
+
+    In a run directory the newest finished `dedup_<level>` stage is taken.
+    """
+    path = Path(path)
+    if (path / INDEX_DIR / "meta.json").is_file():
+        found = path / INDEX_DIR
+    else:
+        stages = sorted((path / "stages").glob(f"dedup_{level}-*/{INDEX_DIR}/meta.json"),
+                        key=lambda p: json.loads((p.parent.parent / "manifest.json").read_text())["timings"]["finished_at"])
+        if not stages:
+            raise DedupIndexError(f"against {path}: no dedup_{level} output with an index (is the {level} level enabled there?)")
+        found = stages[-1].parent
+    meta = json.loads((found / "meta.json").read_text())
+    if meta["level"] != level:
+        raise DedupIndexError(f"against {path}: the index is of level {meta['level']!r}, not {level!r}")
+    return found
+
+
+def index_fingerprint(path: Path) -> str:
+    return hash_json({"path": str(path), "files": hash_file_stats(sorted(path.iterdir()))})
+
+
+def load_index(path: Path, level: str, params: dict[str, Any]) -> LevelIndex:
+    meta = json.loads((path / "meta.json").read_text())
+    if meta["params"] != params:
+        raise DedupIndexError(f"{path}: its {level} features were made with {meta['params']}, this run uses {params};"
+                          " compare with the same settings, or deduplicate the union afresh")
+    records = pq.read_table(path / "records.parquet")
+    return LevelIndex(path, level, meta["params"], records.column("id").to_pylist(),
+                      np.asarray(records.column("kind").to_pylist(), dtype=object),
+                      np.load(path / "features.npy", mmap_mode="r"))

@@ -1,0 +1,251 @@
+"""The three levels behind one interface: features per record, pairs within a set, pairs across sets.
+
+  exact     features: the 16-byte hash of the compared content; similarity 1.0
+  near      features: MinHash signatures; candidates by LSH banding, verified by estimated Jaccard
+  semantic  features: L2-normalised sentence embeddings; verified by cosine similarity
+
+Features are what an incremental run stores and reloads: a later batch is compared with an
+earlier dataset through them, without recomputing the earlier dataset's signatures or embeddings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from pipeline.dedup.config import DedupConfig
+
+Pairs = tuple[np.ndarray, np.ndarray]  # (m, 2) int64 rows, (m,) float similarities
+
+
+def _empty_pairs() -> Pairs:
+    return np.zeros((0, 2), dtype=np.int64), np.zeros(0, dtype=np.float32)
+
+
+class Level:
+    name: str
+    reason: str
+
+    def params(self) -> dict[str, Any]:
+        """What makes features comparable: an index built with other params cannot be reused."""
+        return {}
+
+    def features(self, texts: list[str | None], keys: list[bytes | None]) -> np.ndarray:
+        raise NotImplementedError
+
+    def valid(self, feats: np.ndarray) -> np.ndarray:
+        """Rows that have content to compare (the others are never duplicates)."""
+        return np.ones(len(feats), dtype=bool)
+
+    def pairs(self, feats: np.ndarray, groups: np.ndarray, within_group: bool) -> Pairs:
+        raise NotImplementedError
+
+    def cross(self, a: np.ndarray, b: np.ndarray) -> Pairs:
+        """Pairs (row of a, row of b) at or above the threshold."""
+        raise NotImplementedError
+
+    def similarity(self, feats: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def borderline(self) -> Pairs:
+        """Pairs just below the threshold found by the last `pairs` call (kept for human review)."""
+        return _empty_pairs()
+
+    def counters(self) -> dict[str, int]:
+        return {}
+
+
+_NO_KEY = np.zeros(16, dtype=np.uint8)
+
+
+class ExactLevel(Level):
+    name, reason = "exact", "exact_duplicate"
+
+    def features(self, texts, keys):
+        out = np.zeros((len(keys), 16), dtype=np.uint8)
+        for i, k in enumerate(keys):
+            if k is not None:
+                out[i] = np.frombuffer(k, dtype=np.uint8)
+        return out
+
+    def valid(self, feats):
+        return feats.any(axis=1)
+
+    def pairs(self, feats, groups, within_group):
+        """Each class of equal content, joined by edges between different groups only.
+
+        Every member links to the class's first member, or, when in the first member's group,
+        to the class's first member of another group: a class spanning groups becomes one
+        cluster, a class inside one group (a family repeating itself) none, unless within_group.
+        """
+        valid = np.flatnonzero(self.valid(feats))
+        if len(valid) < 2:
+            return _empty_pairs()
+        _, inverse, counts = np.unique(feats[valid].view("V16").ravel(), return_inverse=True, return_counts=True)
+        dup = counts[inverse] > 1
+        if not dup.any():
+            return _empty_pairs()
+        rows, cls = valid[dup], inverse[dup]
+        order = np.lexsort((rows, cls))
+        rows, cls = rows[order], cls[order]
+        edges: list[tuple[int, int]] = []
+        for members in np.split(rows, np.flatnonzero(np.diff(cls)) + 1):
+            first = members[0]
+            if within_group:
+                edges += [(first, m) for m in members[1:]]
+                continue
+            other = members[groups[members] != groups[first]]
+            if len(other) == 0:
+                continue
+            edges += [(first, m) for m in other]
+            edges += [(other[0], m) for m in members[groups[members] == groups[first]]]
+        pairs = np.sort(np.array(edges, dtype=np.int64).reshape(-1, 2), axis=1)
+        return pairs, np.ones(len(pairs), dtype=np.float32)
+
+    def cross(self, a, b):
+        va, vb = self.valid(a), self.valid(b)
+        index = {bytes(k): j for j, k in reversed(list(enumerate(b))) if vb[j]}
+        hits = [(i, index[bytes(k)]) for i, k in enumerate(a) if va[i] and bytes(k) in index]
+        pairs = np.array(hits, dtype=np.int64).reshape(-1, 2)
+        return pairs, np.ones(len(pairs), dtype=np.float32)
+
+    def similarity(self, feats, a, b):
+        return np.ones(len(a), dtype=np.float32)
+
+
+class NearLevel(Level):
+    name, reason = "near", "near_duplicate"
+
+    def __init__(self, config: DedupConfig, borderline_margin: float):
+        from pipeline.dedup.lsh import optimal_bands
+        from pipeline.dedup.minhash import MinHasher
+
+        c = config.near
+        self.config = c
+        self.hasher = MinHasher(num_perm=c.num_perm, ngram=c.ngram, unit=c.unit, seed=c.seed)
+        self.bands, self.rows = (c.bands, c.rows) if c.bands else optimal_bands(c.threshold, c.num_perm)
+        self.margin = borderline_margin
+        self._borderline = _empty_pairs()
+        self._counters: dict[str, int] = {}
+
+    def params(self):
+        c = self.config
+        return {"num_perm": c.num_perm, "ngram": c.ngram, "unit": c.unit, "seed": c.seed}
+
+    def features(self, texts, keys):
+        return self.hasher.signatures(texts)
+
+    def valid(self, feats):
+        from pipeline.dedup.minhash import is_empty
+
+        return ~is_empty(feats)
+
+    def pairs(self, feats, groups, within_group):
+        from pipeline.dedup.lsh import band_keys, candidate_pairs, estimated_jaccard
+
+        keys = band_keys(feats, self.bands, self.rows)
+        cand = candidate_pairs(keys, self.config.max_bucket, valid=self.valid(feats))
+        if not within_group and len(cand):
+            cand = cand[groups[cand[:, 0]] != groups[cand[:, 1]]]
+        sims = estimated_jaccard(feats, feats, cand)
+        t = self.config.threshold
+        near = (sims < t) & (sims >= t - self.margin)
+        self._borderline = (cand[near], sims[near])
+        self._counters = {"near:bands": self.bands, "near:rows": self.rows, "near:candidate_pairs": len(cand),
+                          "near:verified_pairs": int((sims >= t).sum())}
+        return cand[sims >= t], sims[sims >= t]
+
+    def cross(self, a, b):
+        from pipeline.dedup.lsh import band_keys, cross_candidate_pairs, estimated_jaccard
+
+        va, vb = np.flatnonzero(self.valid(a)), np.flatnonzero(self.valid(b))
+        cand = cross_candidate_pairs(band_keys(a[va], self.bands, self.rows), band_keys(b[vb], self.bands, self.rows),
+                                     self.config.max_bucket)
+        cand = np.stack([va[cand[:, 0]], vb[cand[:, 1]]], axis=1) if len(cand) else cand.reshape(0, 2)
+        sims = estimated_jaccard(a, b, cand)
+        ok = sims >= self.config.threshold
+        return cand[ok], sims[ok]
+
+    def similarity(self, feats, a, b):
+        from pipeline.dedup.lsh import estimated_jaccard
+
+        return estimated_jaccard(feats, feats, np.stack([a, b], axis=1))
+
+    def borderline(self):
+        return self._borderline
+
+    def counters(self):
+        return dict(self._counters)
+
+
+class SemanticLevel(Level):
+    name, reason = "semantic", "semantic_duplicate"
+
+    def __init__(self, config: DedupConfig, cache_dir: Path | None, progress: Callable[[int], None] | None = None):
+        from pipeline.dedup.embed import Embedder, EmbeddingCache, resolve_device
+
+        c = config.semantic
+        self.config = c
+        self.device = resolve_device(c.device)
+        self.embedder = Embedder(model=c.model, device=self.device, batch_size=c.batch_size, fp16=c.fp16,
+                                 max_seq_length=c.max_seq_length)
+        self.cache = EmbeddingCache(cache_dir, self.embedder.model_key) if (c.cache and cache_dir) else None
+        self.progress = progress
+        self._counters: dict[str, int] = {}
+
+    def params(self):
+        return {"model_key": self.embedder.model_key}
+
+    def features(self, texts, keys):
+        from pipeline.dedup.embed import embed_cached
+
+        present = [i for i, t in enumerate(texts) if t is not None]
+        out = np.zeros((len(texts), self.embedder.dim), dtype=np.float32)
+        if present:
+            vecs, counters = embed_cached([texts[i] for i in present], [keys[i] for i in present],
+                                          self.embedder, self.cache, self.progress)
+            out[present] = vecs
+            for k, v in counters.items():
+                self._counters[k] = self._counters.get(k, 0) + v
+        return out
+
+    def valid(self, feats):
+        return np.abs(feats).sum(axis=1) > 0
+
+    def pairs(self, feats, groups, within_group):
+        from pipeline.dedup.neighbors import similar_pairs
+
+        rows = np.flatnonzero(self.valid(feats))
+        c = self.config
+        pairs, sims, counters = similar_pairs(feats[rows], c.threshold, device=self.device,
+                                              cluster_above=c.cluster_above, cluster_size=c.cluster_size)
+        self._counters.update({f"semantic:{k}": int(v) for k, v in counters.items()})
+        return (rows[pairs] if len(pairs) else pairs.reshape(0, 2)), sims
+
+    def cross(self, a, b):
+        from pipeline.dedup.neighbors import cross_similar_pairs
+
+        va, vb = np.flatnonzero(self.valid(a)), np.flatnonzero(self.valid(b))
+        pairs, sims = cross_similar_pairs(a[va], b[vb], self.config.threshold, device=self.device)
+        if len(pairs) == 0:
+            return pairs.reshape(0, 2), sims
+        return np.stack([va[pairs[:, 0]], vb[pairs[:, 1]]], axis=1), sims
+
+    def similarity(self, feats, a, b):
+        return np.einsum("ij,ij->i", feats[a], feats[b]).astype(np.float32)
+
+    def counters(self):
+        return dict(self._counters)
+
+
+def make_level(name: str, config: DedupConfig, cache_dir: Path | None = None,
+               progress: Callable[[int], None] | None = None) -> Level:
+    if name == "exact":
+        return ExactLevel()
+    if name == "near":
+        return NearLevel(config, config.borderline_margin)
+    if name == "semantic":
+        return SemanticLevel(config, cache_dir, progress)
+    raise ValueError(f"unknown dedup level {name!r}")
