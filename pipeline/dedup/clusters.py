@@ -20,6 +20,27 @@ SimilarityFn = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (rows a, rows b
 
 
 @dataclass
+class Membership:
+    """Which pairs of records are exempt from deduplication: two different records of one group.
+
+    Two rows with the same record id are the same record read twice (an identical line of one
+    file): they are always duplicates, although they share their default group.
+    """
+
+    groups: np.ndarray  # group code per row
+    ids: np.ndarray  # record id code per row
+    within_group: bool = False
+
+    def exempt(self, a: np.ndarray | int, b: np.ndarray | int) -> np.ndarray:
+        if self.within_group:
+            return np.zeros(np.broadcast(a, b).shape, dtype=bool)
+        return (self.groups[a] == self.groups[b]) & (self.ids[a] != self.ids[b])
+
+    def subset(self, rows: np.ndarray) -> "Membership":
+        return Membership(self.groups[rows], self.ids[rows], self.within_group)
+
+
+@dataclass
 class Drop:
     keeper: int  # row of the kept record this one duplicates
     similarity: float  # to the kept record
@@ -41,47 +62,45 @@ class Clusters:
         return len(self.keeper)
 
 
-def without_same_group(pairs: np.ndarray, sims: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The pairs whose records belong to different groups."""
+def without_exempt(pairs: np.ndarray, sims: np.ndarray, members: Membership) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs that may be duplicates (not two records of one group)."""
     if len(pairs) == 0:
         return pairs, sims
-    other = groups[pairs[:, 0]] != groups[pairs[:, 1]]
-    return pairs[other], sims[other]
+    ok = ~members.exempt(pairs[:, 0], pairs[:, 1])
+    return pairs[ok], sims[ok]
 
 
-def cluster(n: int, pairs: np.ndarray, sims: np.ndarray, groups: np.ndarray, ranks: np.ndarray,
-            similarity: SimilarityFn, within_group: bool = False) -> Clusters:
+def cluster(n: int, pairs: np.ndarray, sims: np.ndarray, members: Membership, ranks: np.ndarray,
+            similarity: SimilarityFn) -> Clusters:
     """Decide every row: kept alone, kept as a cluster's keeper or family, or dropped."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    if not within_group:
-        pairs, sims = without_same_group(pairs, sims, groups)
+    pairs, sims = without_exempt(pairs, sims, members)
     label = np.full(n, -1, dtype=np.int64)
     if len(pairs) == 0:
         return Clusters(label)
     graph = coo_matrix((np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
     _, comp = connected_components(graph, directed=False)
     sizes = np.bincount(comp)
-    members = np.flatnonzero(sizes[comp] > 1)
+    rows_in = np.flatnonzero(sizes[comp] > 1)
     # Clusters are numbered by their members' first row, so numbering follows input order.
-    _, first = np.unique(comp[members], return_index=True)
+    _, first = np.unique(comp[rows_in], return_index=True)
     renumber = np.full(len(sizes), -1, dtype=np.int64)
-    renumber[comp[members][np.sort(first)]] = np.arange(len(first))
-    label[members] = renumber[comp[members]]
+    renumber[comp[rows_in][np.sort(first)]] = np.arange(len(first))
+    label[rows_in] = renumber[comp[rows_in]]
 
-    order = members[np.lexsort((ranks[members], label[members]))]
+    order = rows_in[np.lexsort((ranks[rows_in], label[rows_in]))]
     starts = np.flatnonzero(np.r_[True, label[order][1:] != label[order][:-1]])
     keepers = order[starts]
     out = Clusters(label, keeper=dict(zip(label[keepers].tolist(), keepers.tolist())))
     keeper_of = np.full(n, -1, dtype=np.int64)
-    keeper_of[members] = keepers[label[members]]
+    keeper_of[rows_in] = keepers[label[rows_in]]
 
-    others = members[keeper_of[members] != members]
-    family = groups[others] == groups[keeper_of[others]]
-    if not within_group:
-        out.family = others[family].tolist()
-        others = others[~family]
+    others = rows_in[keeper_of[rows_in] != rows_in]
+    family = members.exempt(others, keeper_of[others])
+    out.family = others[family].tolist()
+    others = others[~family]
     if len(others):
         to_keeper = similarity(others, keeper_of[others])
         matched, matched_sim = best_neighbours(n, pairs, sims)

@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from pipeline.dedup.clusters import Membership
 from pipeline.dedup.config import DedupConfig
 
 Pairs = tuple[np.ndarray, np.ndarray]  # (m, 2) int64 rows, (m,) float similarities
@@ -39,7 +40,8 @@ class Level:
         """Rows that have content to compare (the others are never duplicates)."""
         return np.ones(len(feats), dtype=bool)
 
-    def pairs(self, feats: np.ndarray, groups: np.ndarray, within_group: bool) -> Pairs:
+    def pairs(self, feats: np.ndarray, members: Membership) -> Pairs:
+        """Pairs (i < j) at or above the threshold; exempt pairs may be left out early."""
         raise NotImplementedError
 
     def cross(self, a: np.ndarray, b: np.ndarray) -> Pairs:
@@ -73,12 +75,13 @@ class ExactLevel(Level):
     def valid(self, feats):
         return feats.any(axis=1)
 
-    def pairs(self, feats, groups, within_group):
-        """Each class of equal content, joined by edges between different groups only.
+    def pairs(self, feats, members):
+        """Each class of equal content, joined by edges between records that may be duplicates.
 
-        Every member links to the class's first member, or, when in the first member's group,
-        to the class's first member of another group: a class spanning groups becomes one
-        cluster, a class inside one group (a family repeating itself) none, unless within_group.
+        Members link to the class's first member where allowed; the others (different records
+        of the first member's group) link to the class's first member of another group, or to
+        an earlier copy of themselves. A class spanning groups becomes one cluster; a family
+        repeating itself inside its group, none.
         """
         valid = np.flatnonzero(self.valid(feats))
         if len(valid) < 2:
@@ -91,16 +94,22 @@ class ExactLevel(Level):
         order = np.lexsort((rows, cls))
         rows, cls = rows[order], cls[order]
         edges: list[tuple[int, int]] = []
-        for members in np.split(rows, np.flatnonzero(np.diff(cls)) + 1):
-            first = members[0]
-            if within_group:
-                edges += [(first, m) for m in members[1:]]
+        for same in np.split(rows, np.flatnonzero(np.diff(cls)) + 1):
+            first, rest = same[0], same[1:]
+            exempt = members.exempt(first, rest)
+            edges += [(first, m) for m in rest[~exempt]]
+            rest = rest[exempt]
+            if len(rest) == 0:
                 continue
-            other = members[groups[members] != groups[first]]
-            if len(other) == 0:
+            other = same[members.groups[same] != members.groups[first]]
+            if len(other):
+                edges += [(other[0], m) for m in rest]
                 continue
-            edges += [(first, m) for m in other]
-            edges += [(other[0], m) for m in members[groups[members] == groups[first]]]
+            earliest: dict[int, int] = {}
+            for m in rest.tolist():
+                copy_of = earliest.setdefault(int(members.ids[m]), m)
+                if copy_of != m:
+                    edges.append((copy_of, m))
         pairs = np.sort(np.array(edges, dtype=np.int64).reshape(-1, 2), axis=1)
         return pairs, np.ones(len(pairs), dtype=np.float32)
 
@@ -142,13 +151,13 @@ class NearLevel(Level):
 
         return ~is_empty(feats)
 
-    def pairs(self, feats, groups, within_group):
+    def pairs(self, feats, members):
         from pipeline.dedup.lsh import band_keys, candidate_pairs, estimated_jaccard
 
         keys = band_keys(feats, self.bands, self.rows)
         cand = candidate_pairs(keys, self.config.max_bucket, valid=self.valid(feats))
-        if not within_group and len(cand):
-            cand = cand[groups[cand[:, 0]] != groups[cand[:, 1]]]
+        if len(cand):
+            cand = cand[~members.exempt(cand[:, 0], cand[:, 1])]
         sims = estimated_jaccard(feats, feats, cand)
         t = self.config.threshold
         near = (sims < t) & (sims >= t - self.margin)
@@ -214,7 +223,7 @@ class SemanticLevel(Level):
     def valid(self, feats):
         return np.abs(feats).sum(axis=1) > 0
 
-    def pairs(self, feats, groups, within_group):
+    def pairs(self, feats, members):
         from pipeline.dedup.neighbors import similar_pairs
 
         rows = np.flatnonzero(self.valid(feats))

@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.dedup.clusters import Clusters, cluster, group_unions
+from pipeline.dedup.clusters import Clusters, Membership, cluster, group_unions
 from pipeline.dedup.config import DedupConfig
 from pipeline.dedup.external import External, external_fingerprints, match_external
 from pipeline.dedup.keep import RankInputs, keep_ranks, rank_columns
@@ -113,11 +113,15 @@ def plan_level(level: Level, source: StageOutput, config: DedupConfig, batch_siz
     external: External = match_external(level, plan.features, plan.kinds, config)
     plan.rejects.update(external.rejects)
     plan.counters.update(external.counters)
-    plan.clusters = cluster_internal(level, plan, keep_ranks(ranks_in, config.keep), config, set(plan.rejects))
+    id_codes, _ = pd.factorize(pd.Series(plan.ids, dtype=object))
+    members = Membership(plan.groups, id_codes.astype(np.int64), config.compare_within_group)
+    plan.clusters = cluster_internal(level, plan, members, keep_ranks(ranks_in, config.keep), config,
+                                     set(plan.rejects))
     return plan
 
 
-def cluster_internal(level: Level, plan: Plan, ranks: np.ndarray, config: DedupConfig, excluded: set[int]) -> Clusters:
+def cluster_internal(level: Level, plan: Plan, members: Membership, ranks: np.ndarray, config: DedupConfig,
+                     excluded: set[int]) -> Clusters:
     """Pairs within each kind (records of different kinds never duplicate each other), then clusters."""
     n = len(plan.ids)
     all_pairs, all_sims = [np.zeros((0, 2), np.int64)], [np.zeros(0, np.float32)]
@@ -128,7 +132,7 @@ def cluster_internal(level: Level, plan: Plan, ranks: np.ndarray, config: DedupC
             rows = rows[~np.isin(rows, list(excluded))]
         if len(rows) < 2:
             continue
-        pairs, sims = level.pairs(plan.features[rows], plan.groups[rows], config.compare_within_group)
+        pairs, sims = level.pairs(plan.features[rows], members.subset(rows))
         all_pairs.append(rows[pairs] if len(pairs) else pairs.reshape(0, 2))
         all_sims.append(np.asarray(sims, dtype=np.float32))
         near_pairs, near_sims = level.borderline()
@@ -137,8 +141,7 @@ def cluster_internal(level: Level, plan: Plan, ranks: np.ndarray, config: DedupC
     pairs, sims = np.concatenate(all_pairs), np.concatenate(all_sims)
     plan.pairs = (pairs, sims)
     feats = plan.features
-    result = cluster(n, pairs, sims, plan.groups, ranks, lambda a, b: level.similarity(feats, a, b),
-                     config.compare_within_group)
+    result = cluster(n, pairs, sims, members, ranks, lambda a, b: level.similarity(feats, a, b))
     for a, b in group_unions(result, plan.groups):
         plan.merger.union(plan.group_names[a], plan.group_names[b])
     if config.drop:

@@ -40,11 +40,13 @@ def stored_input(store: StageStore, rows: list[dict[str, Any]]) -> StageOutput:
     return store.run("input", "1", {}, hash_json([[r["id"] for r in rows], extra]), schema, produce)
 
 
-def run_level(tmp: Path, level: str, rows: list[dict[str, Any]], **config: Any) -> StageOutput:
+def run_level(tmp: Path, level: str, rows: list[dict[str, Any]], cache_dir: Path | None = None,
+              **config: Any) -> StageOutput:
     """One dedup level over `rows`, with the accounting every stage must keep checked."""
     store = StageStore(tmp)
     cfg = DedupConfig.model_validate({**ONLY[level], **config})
-    out = deduplicate(level, stored_input(store, rows), cfg, store, cache_dir=tmp / "cache", batch_size=7)
+    out = deduplicate(level, stored_input(store, rows), cfg, store, cache_dir=cache_dir or tmp / "cache",
+                      batch_size=7)
     c = out.counts
     assert c["in"] == c["kept"] + c["rejected"] == len(rows)
     assert sum(c["rejected_by_reason"].values()) == c["rejected"]

@@ -89,7 +89,7 @@ def test_records_of_one_group_are_not_duplicates_of_each_other_unless_configured
 
 
 def test_a_family_repeating_itself_is_no_cluster(tmp_path):
-    rows = [doc("hello there", group="conv"), doc("hello there ", group="conv"), doc("bye", group="conv")]
+    rows = [doc("hello there", group="conv"), doc("Hello there", group="conv"), doc("bye", group="conv")]
     out = run_level(tmp_path, "exact", rows)
     assert out.counts["rejected"] == 0 and out.manifest["counters"]["dedup:clusters"] == 0
 
@@ -160,3 +160,10 @@ def test_config_checks():
     with pytest.raises(ValueError, match="repeated"):
         DedupConfig.model_validate({"keep": ["quality", "quality"]})
     assert json.dumps(DedupConfig().model_dump(mode="json"))
+
+
+def test_the_same_record_read_twice_is_a_duplicate_although_it_shares_its_group(tmp_path):
+    a = doc("a line repeated in one file")
+    out = run_level(tmp_path, "exact", [a, dict(a), dict(a)])
+    assert out.counts["kept"] == 1 and out.counts["rejected_by_reason"] == {"exact_duplicate": 2}
+    assert all(r["duplicate_of"] == a["id"] for r in out.read_rejected().to_pylist())

@@ -59,7 +59,8 @@ def test_flow_runs_and_publishes_stage_counts(first_run):
     d, state = first_run
     assert state.is_completed(), state.message
     summary = state.result()
-    assert list(summary["stages"]) == ["collect", "clean", "split"]
+    stages = ["collect", "clean", "dedup_exact", "dedup_near", "dedup_semantic", "split"]
+    assert list(summary["stages"]) == stages
     for name, s in summary["stages"].items():
         assert s["in"] == s["kept"] + s["rejected"], name
         assert sum(s["rejected_by_reason"].values()) == s["rejected"]
@@ -67,6 +68,10 @@ def test_flow_runs_and_publishes_stage_counts(first_run):
     collect = summary["stages"]["collect"]
     assert collect["in"] == 26 and collect["rejected"] == 4  # 16 JSONL lines + 10 CSV rows; 4 bad
     assert summary["stages"]["clean"]["in"] == collect["kept"]
+    # The 12 "sort a list of n numbers" answers differ in one number: near duplicates, one kept.
+    near = summary["stages"]["dedup_near"]
+    assert near["rejected_by_reason"] == {"near_duplicate": near["rejected"]} and near["rejected"] >= 5
+    assert summary["stages"]["split"]["in"] == summary["stages"]["dedup_semantic"]["kept"]
 
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(
@@ -74,7 +79,7 @@ def test_flow_runs_and_publishes_stage_counts(first_run):
             key=ArtifactFilterKey(any_=["curation-stage-counts"])))
     assert len(artifacts) == 1 and artifacts[0].type == "table"
     table = artifacts[0].data if isinstance(artifacts[0].data, list) else json.loads(artifacts[0].data)
-    assert [row["stage"] for row in table] == ["collect", "clean", "split"]
+    assert [row["stage"] for row in table] == stages
     assert {row["stage"]: row["kept"] for row in table} == {k: v["kept"] for k, v in summary["stages"].items()}
 
     runs = Catalog(d / "out").runs()
