@@ -32,7 +32,7 @@ def test_demo_run_accounts_for_every_record_and_inspect_shows_reasons(demo_run):
     out = demo_run
     manifests = {json.loads(m.read_text())["stage"]: json.loads(m.read_text())
                  for m in (out / "stages").glob("*/manifest.json") if "split" not in m.parent.name}
-    assert set(manifests) == {"collect", "clean"}
+    assert set(manifests) == {"collect", "clean", "dedup_exact", "dedup_near", "dedup_semantic"}
     for m in manifests.values():
         c = m["counts"]
         assert c["in"] == c["kept"] + c["rejected"] == c["kept"] + sum(c["rejected_by_reason"].values())
@@ -40,6 +40,16 @@ def test_demo_run_accounts_for_every_record_and_inspect_shows_reasons(demo_run):
         assert pq.read_metadata(stage_dir / "kept.parquet").num_rows == c["kept"]
         assert pq.read_metadata(stage_dir / "rejected.parquet").num_rows == c["rejected"]
     assert manifests["clean"]["counts"]["in"] == manifests["collect"]["counts"]["kept"]
+    chain = ["clean", "dedup_exact", "dedup_near", "dedup_semantic"]
+    for before, after in zip(chain, chain[1:]):
+        assert manifests[after]["counts"]["in"] == manifests[before]["counts"]["kept"]
+    # The real corpora hold duplicates: SpamAssassin resends, chatterbot repeats its turns.
+    assert manifests["dedup_exact"]["counts"]["rejected"] > 0 and manifests["dedup_near"]["counts"]["rejected"] > 0
+    assert manifests["dedup_exact"]["counters"]["reference:humaneval:records"] == 164
+    for level in chain[1:]:
+        stage_dir = out / "stages" / f"{level}-{manifests[level]['key']}"
+        for r in pq.read_table(stage_dir / "rejected.parquet").to_pylist():
+            assert r["duplicate_of"] and r["similarity"] is not None, r["reason"]
 
     # Collection read every unit of the three real sources: each chatterbot line, each e-mail file.
     collect = manifests["collect"]
@@ -75,14 +85,14 @@ def test_demo_ablation_scores_every_variant_on_one_test_split(demo_run):
         by_task.setdefault(m["task"], {})[m["variant"]] = m
     assert set(by_task) == {"spam", "chat", "docstring-to-code"}
     for task, variants in by_task.items():
-        assert {"current", "raw", "cleaned"} <= set(variants)
+        assert {"current", "raw", "cleaned", "deduped"} <= set(variants)
         assert len({v["test_fingerprint"] for v in variants.values()}) == 1, task
-        # The current data is the cleaned variant: one data version, one trained model.
-        assert variants["current"]["data_version"] == variants["cleaned"]["data_version"]
-        assert variants["current"]["model_dir"] == variants["cleaned"]["model_dir"]
-    spam = by_task["spam"]["cleaned"]
+        # The current data is the deduplicated variant: one data version, one trained model.
+        assert variants["current"]["data_version"] == variants["deduped"]["data_version"]
+        assert variants["current"]["model_dir"] == variants["deduped"]["model_dir"]
+    spam = by_task["spam"]["deduped"]
     assert spam["metrics"]["macro_f1"] > 0.8 and spam["baseline_metrics"]["macro_f1"] > 0.5
-    chat = by_task["chat"]["cleaned"]
+    chat = by_task["chat"]["deduped"]
     assert chat["metrics"]["perplexity"] > 1 and 0 <= chat["metrics"]["rouge_l"] <= 1
     split_manifest = next(json.loads(m.read_text()) for m in (demo_run / "stages").glob("split-*/manifest.json"))
     assert split_manifest["counters"]["leakage:test_exact_in_train"] == 0

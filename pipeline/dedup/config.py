@@ -27,14 +27,23 @@ DEFAULT_DEDUP_FIELDS: dict[str, list[str]] = {
 }
 
 
-class ExactConfig(Strict):
+Kind = Literal["classification", "instruction", "code"]
+
+
+class LevelConfig(Strict):
     enabled: bool = True
+    kinds: list[Kind] | None = Field(
+        default=None, description="the record kinds this level compares (others pass through); default all"
+    )
 
 
-class NearConfig(Strict):
+class ExactConfig(LevelConfig):
+    pass
+
+
+class NearConfig(LevelConfig):
     """MinHash over n-grams, LSH banding for candidates, estimated Jaccard to verify them."""
 
-    enabled: bool = True
     threshold: float = Field(default=0.7, gt=0, lt=1, description="estimated Jaccard that makes a near duplicate")
     num_perm: int = Field(default=128, ge=16, le=1024, description="MinHash permutations (signature length)")
     bands: int | None = Field(default=None, ge=1, description="LSH bands; default: chosen for the threshold")
@@ -55,10 +64,9 @@ class NearConfig(Strict):
         return self
 
 
-class SemanticConfig(Strict):
+class SemanticConfig(LevelConfig):
     """Sentence embeddings, nearest neighbours by cosine similarity."""
 
-    enabled: bool = True
     model: str | None = Field(
         default=None, description="a sentence-transformers model id or folder; default: the offline all-MiniLM-L6-v2"
     )
@@ -142,3 +150,8 @@ class DedupConfig(Strict):
 
     def compared_fields(self, kind: str) -> tuple[str, ...]:
         return tuple(self.fields[kind])
+
+    def compares(self, level: str, kind: str) -> bool:
+        """Whether `level` compares records of `kind`."""
+        kinds = getattr(self, level).kinds
+        return kinds is None or kind in kinds

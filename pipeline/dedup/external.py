@@ -55,6 +55,8 @@ def match_external(level: Level, feats: np.ndarray, kinds: np.ndarray, config: D
 
     out = External()
     for ref in config.reference_sets:
+        if not config.compares(level.name, ref.kind):
+            continue
         records = load_reference(ref, config)
         ref_feats = level.features(list(records.texts), list(records.keys))
         out.counters[f"reference:{ref.name}:records"] = len(records.texts)

@@ -162,8 +162,10 @@ class NearLevel(Level):
         t = self.config.threshold
         near = (sims < t) & (sims >= t - self.margin)
         self._borderline = (cand[near], sims[near])
-        self._counters = {"near:bands": self.bands, "near:rows": self.rows, "near:candidate_pairs": len(cand),
-                          "near:verified_pairs": int((sims >= t).sum())}
+        # Summed over the calls (one per record kind).
+        self._counters["near:bands"], self._counters["near:rows"] = self.bands, self.rows
+        for k, v in (("near:candidate_pairs", len(cand)), ("near:verified_pairs", int((sims >= t).sum()))):
+            self._counters[k] = self._counters.get(k, 0) + v
         return cand[sims >= t], sims[sims >= t]
 
     def cross(self, a, b):
@@ -230,7 +232,10 @@ class SemanticLevel(Level):
         c = self.config
         pairs, sims, counters = similar_pairs(feats[rows], c.threshold, device=self.device,
                                               cluster_above=c.cluster_above, cluster_size=c.cluster_size)
-        self._counters.update({f"semantic:{k}": int(v) for k, v in counters.items()})
+        for k, v in counters.items():  # summed over the calls (one per record kind)
+            key = k if k.startswith("semantic:") else f"semantic:{k}"
+            merge = max if "largest" in key else int.__add__
+            self._counters[key] = merge(self._counters.get(key, 0), int(v))
         return (rows[pairs] if len(pairs) else pairs.reshape(0, 2)), sims
 
     def cross(self, a, b):

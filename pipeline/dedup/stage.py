@@ -99,7 +99,9 @@ def plan_level(level: Level, source: StageOutput, config: DedupConfig, batch_siz
     kinds, groups, feats = [], [], []
     for batch in pq.ParquetFile(source.kept_path).iter_batches(batch_size=batch_size, columns=columns):
         rows = batch.to_pylist()
-        texts = [compared_text(r, config.compared_fields(r["kind"])) for r in rows]
+        # Records of kinds the level does not compare get no content: never paired, always kept.
+        texts = [compared_text(r, config.compared_fields(r["kind"])) if config.compares(level.name, r["kind"])
+                 else None for r in rows]
         keys = [None if t is None else content_key(r["kind"], t) for r, t in zip(rows, texts)]
         feats.append(level.features(texts, keys))
         ranks_in.add(rows)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.config import PipelineConfig, parse_config
-from pipeline.demo.data import chatterbot_jsonl, data_home, spamassassin_dir, stdlib_dir
+from pipeline.demo.data import chatterbot_jsonl, data_home, humaneval_jsonl, spamassassin_dir, stdlib_dir
 
 # Test suites, demos and vendored tooling are not the code a team would train on.
 STDLIB_EXCLUDE = ["*/test/*", "*/tests/*", "*/idlelib/*", "*/lib2to3/*", "*/site-packages/*",
@@ -68,6 +68,13 @@ def demo_config(out_dir: str | Path = "runs/demo", home: Path | None = None) -> 
                               "max_new_tokens": 48, "generation_metric": "rouge_l"},
                 },
             ],
-            "ablation": {"variants": [{"name": "raw", "after": "collect"}, {"name": "cleaned", "after": "clean"}]},
+            # Code records must not copy a HumanEval problem (prompt and solution) at any level.
+            # Semantic dedup embeds only the short chat pairs here: MiniLM on 2 CPU cores takes
+            # minutes for the 10k long e-mails and functions (a GPU makes that seconds).
+            "dedup": {"semantic": {"kinds": ["instruction"]},
+                      "reference_sets": [{"name": "humaneval", "kind": "code", "path": str(humaneval_jsonl(home)),
+                                          "fields": {"code": "canonical_solution"}}]},
+            "ablation": {"variants": [{"name": "raw", "after": "collect"}, {"name": "cleaned", "after": "clean"},
+                                      {"name": "deduped", "after": "dedup"}]},
         }
     )

