@@ -140,8 +140,14 @@ class NearLevel(Level):
         self._counters: dict[str, int] = {}
 
     def params(self):
+        import unicodedata
+
+        from pipeline.dedup.minhash import SCHEME
+
         c = self.config
-        return {"num_perm": c.num_perm, "ngram": c.ngram, "unit": c.unit, "seed": c.seed}
+        # Word boundaries follow Python's Unicode tables, so their version is part of the signature.
+        return {"scheme": SCHEME, "unicode": unicodedata.unidata_version, "num_perm": c.num_perm,
+                "ngram": c.ngram, "unit": c.unit, "seed": c.seed}
 
     def features(self, texts, keys):
         return self.hasher.signatures(texts)
