@@ -108,6 +108,10 @@ class SplitConfig(Strict):
         default=True, description="put records with identical compared content into one group first"
     )
     reference_sets: list[ReferenceSet] = Field(default_factory=list)
+    measure_near_leakage: bool = Field(
+        default=True, description="also count held-out records with a near duplicate (MinHash) in train"
+    )
+    near_leakage_threshold: float = Field(default=0.7, gt=0, lt=1, description="estimated Jaccard of word 3-grams")
 
     @field_validator("key")
     @classmethod

@@ -25,12 +25,12 @@ from pipeline.split.assign import assign_split, cover_small_labels
 from pipeline.split.config import DEFAULT_COMPARED, SplitConfig
 from pipeline.split.content import compared_text, content_key
 from pipeline.split.groups import GroupMerger
-from pipeline.split.measure import SplitTally
+from pipeline.split.measure import NearLeakage, SplitTally
 from pipeline.split.reference import Match, ReferenceMatcher
 from pipeline.store import BatchResult, StageOutput, StageStore, StageWriter, reject_rows
 
 STAGE = "split"
-VERSION = "1"
+VERSION = "2"  # 2: near-duplicate leakage counters
 SPLIT_COLUMN = "split"
 # What pass 1 reads: everything a comparison, a group or a label needs, and nothing bulky.
 _PLAN_COLUMNS = ("kind", "group_id", "text", "label", "system", "prompt", "response", "code", "language")
@@ -48,6 +48,8 @@ class SplitPlan:
     # One 16-byte content hash per input row, packed: pass 2 needs them for leakage, and
     # normalising every text again would cost more than these bytes.
     contents: bytearray = field(default_factory=bytearray)
+    # MinHash signatures of the compared content, per batch, for near-duplicate leakage.
+    signatures: list = field(default_factory=list)
 
     def content(self, row: int) -> bytes | None:
         h = bytes(self.contents[16 * row : 16 * row + 16])
@@ -82,6 +84,8 @@ def split_records(
                 progress(n)
         # The measured counters, once the whole output is known; a batch of no records.
         counters = {**plan.counters, **tally.counters()}
+        if config.measure_near_leakage:
+            counters.update(NearLeakage(config.near_leakage_threshold).count(plan.signatures, tally.row_splits))
         writer.write(BatchResult(kept_schema.empty_table(), reject_rows([]), counters), 0)
 
     return store.run(STAGE, VERSION, config, fingerprint, kept_schema, produce)
@@ -93,12 +97,15 @@ def plan_split(source: StageOutput, config: SplitConfig, batch_size: int) -> Spl
     plan = SplitPlan()
     label_groups: dict[str, set[str]] = defaultdict(set)
     names = [c for c in _PLAN_COLUMNS if c in pq.read_schema(source.kept_path).names]
+    near = NearLeakage(config.near_leakage_threshold) if config.measure_near_leakage else None
     row = 0
     for batch in pq.ParquetFile(source.kept_path).iter_batches(batch_size=batch_size, columns=names):
+        batch_texts: list[str | None] = []
         for rec in batch.to_pylist():
             kind, group = rec["kind"], rec["group_id"]
             # Exact duplicates share this content (see DEFAULT_COMPARED); normalised once, here.
             text = compared_text(rec, DEFAULT_COMPARED[kind])
+            batch_texts.append(None if text is None else f"{kind}\x1f{text}")  # kinds never match
             content = None if text is None else content_key(kind, text)
             plan.contents += content or _NO_CONTENT
             match = matcher.match(kind, rec, {DEFAULT_COMPARED[kind]: text})
@@ -110,6 +117,8 @@ def plan_split(source: StageOutput, config: SplitConfig, batch_size: int) -> Spl
                 if kind == "classification" and rec.get("label") is not None:
                     label_groups[rec["label"]].add(group)
             row += 1
+        if near is not None:
+            plan.signatures.append(near.signatures(batch_texts))
     if config.stratify:
         merged = {label: {plan.merger.find(g) for g in groups} for label, groups in label_groups.items()}
         plan.overrides = cover_small_labels(merged, config.key, config.ratios)
@@ -134,6 +143,7 @@ def assign_batches(
             match = plan.rejects.get(row + i)
             if match is not None:
                 rejected.append(_reject_row(table, i, match))
+                tally.skip()
                 continue
             group = plan.merger.find(rec["group_id"])
             if group != rec["group_id"]:
