@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
 
 from pipeline.catalog import CATALOG_FILE, Catalog
 
