@@ -1,7 +1,8 @@
 """Near-duplicate detection speed and accuracy: our vectorised MinHash + LSH against datasketch.
 
-Both sides get the SAME records in the same process and the same word 3-gram shingles
-(`\\w+` of the lower-cased text):
+Both sides get the SAME records in the same process and the same shingles: by default character
+5-grams of the lower-cased words joined by single spaces (the dedup stage's default), or word
+n-grams with `--unit word --ngram 3`:
 
 * ours: `MinHasher.signatures` in batches of 10k, then `band_keys` + `candidate_pairs` (LSH) and
   `estimated_jaccard` (verification), i.e. what `near_duplicate_pairs` does, timed per phase;
@@ -55,7 +56,8 @@ from pipeline.dedup.minhash import MinHasher  # noqa: E402
 
 WORD = re.compile(r"\w+")
 SENTENCE = re.compile(r"(?<=[.!?])\s+|\s*\n\s*")
-NGRAM = 3
+NGRAM = 3  # of the label check and pool filter (word 3-grams); the compared method takes --unit/--ngram
+UNIT, METHOD_NGRAM = "char", 5  # set from the command line: the dedup stage's default unit and n-gram
 BATCH = 10_000
 
 
@@ -169,7 +171,7 @@ def build_records(n: int, seed: int, max_chars: int, copy_share: float, max_edit
 
 def ours(texts, threshold, num_perm, layout=None):
     t0 = time.perf_counter()
-    hasher = MinHasher(num_perm=num_perm, ngram=NGRAM, unit="word", seed=1)
+    hasher = MinHasher(num_perm=num_perm, ngram=METHOD_NGRAM, unit=UNIT, seed=1)
     sig = np.vstack([hasher.signatures(texts[i : i + BATCH]) for i in range(0, len(texts), BATCH)])
     t1 = time.perf_counter()
     bands, rows = layout or optimal_bands(threshold, num_perm)
@@ -182,10 +184,15 @@ def ours(texts, threshold, num_perm, layout=None):
 
 
 def string_shingles(text: str) -> set[bytes]:
+    """The same shingles as ours, as strings: word n-grams, or character n-grams of the words
+    joined by single spaces (punctuation and spacing between words count as one space)."""
     words = WORD.findall(text.lower())
-    if len(words) < NGRAM:
-        return {" ".join(words).encode()} if words else set()
-    return {" ".join(words[i : i + NGRAM]).encode() for i in range(len(words) - NGRAM + 1)}
+    n = METHOD_NGRAM
+    units: list[str] | str = words if UNIT == "word" else " ".join(words)
+    sep = " " if UNIT == "word" else ""
+    if len(units) < n:
+        return {sep.join(units).encode()} if units else set()
+    return {sep.join(units[i : i + n]).encode() for i in range(len(units) - n + 1)}
 
 
 def reference(texts, threshold, num_perm):
@@ -281,7 +288,11 @@ def main() -> None:
     ap.add_argument("--max-edit", type=float, default=0.05, help="word edits per copy, at most this share")
     ap.add_argument("--max-chars", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--unit", choices=["word", "char"], default="char", help="shingle unit of both sides")
+    ap.add_argument("--ngram", type=int, default=5, help="shingle size of both sides")
     args = ap.parse_args()
+    global UNIT, METHOD_NGRAM
+    UNIT, METHOD_NGRAM = args.unit, args.ngram
     n_ref = min(args.reference_records or args.records, args.records)
 
     t = time.perf_counter()
@@ -295,7 +306,7 @@ def main() -> None:
     truth = truth_pairs(cluster)
     truth_ref = truth_pairs(cluster[:n_ref])
     print(f"truth: {len(truth):,} duplicate pairs in {len(np.unique(cluster)):,} clusters; "
-          f"threshold {args.threshold}, num_perm {args.num_perm}, word {NGRAM}-grams")
+          f"threshold {args.threshold}, num_perm {args.num_perm}, {UNIT} {METHOD_NGRAM}-grams (labels checked on word {NGRAM}-grams)")
 
     reset_peak()
     mine, n_cand, (ts, tl, tv), layout, sig = ours(texts, args.threshold, args.num_perm)

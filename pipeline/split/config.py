@@ -111,7 +111,7 @@ class SplitConfig(Strict):
     measure_near_leakage: bool = Field(
         default=True, description="also count held-out records with a near duplicate (MinHash) in train"
     )
-    near_leakage_threshold: float = Field(default=0.7, gt=0, lt=1, description="estimated Jaccard of word 3-grams")
+    near_leakage_threshold: float = Field(default=0.7, gt=0, lt=1, description="estimated Jaccard of character 5-grams")
 
     @field_validator("key")
     @classmethod

@@ -2,7 +2,7 @@
 
 Counts per split and per label, groups that straddle splits (0 unless assignment is broken),
 and leakage: held-out records whose exact compared content also appears in train, and those
-with a near duplicate in train (MinHash estimate of word 3-gram Jaccard at or above a threshold).
+with a near duplicate in train (MinHash estimate of character 5-gram Jaccard at or above a threshold).
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ class NearLeakage:
         from pipeline.dedup.minhash import MinHasher
 
         self.threshold = threshold
-        self.hasher = MinHasher(num_perm=num_perm, ngram=3, unit="word", seed=1)
+        self.hasher = MinHasher(num_perm=num_perm, ngram=5, unit="char", seed=1)  # as dedup's default
         self.bands, self.rows = optimal_bands(threshold, num_perm)
 
     def signatures(self, texts: list[str | None]) -> np.ndarray:
