@@ -13,6 +13,9 @@ import pytest
 from pipeline.demo.config import demo_config
 from pipeline.demo.data import chatterbot_jsonl, data_home, spamassassin_dir
 
+# The whole demo (three tasks trained on three data variants) runs in the first test's setup.
+pytestmark = pytest.mark.timeout(2400)
+
 if not chatterbot_jsonl(data_home()).exists() or not (spamassassin_dir(data_home()) / ".complete").exists():
     pytest.fail("demo data missing: run `bash scripts/setup.sh` (it installs it)", pytrace=False)
 
