@@ -14,6 +14,7 @@ from pydantic import Field, field_validator, model_validator
 
 from pipeline.config_base import Strict, require_unique
 from pipeline.records import CONTENT_FIELDS
+from pipeline.reference_source import ReferenceSource
 
 KeepRule = Literal["annotated", "quality", "longest", "earliest"]
 LEVELS: tuple[str, ...] = ("exact", "near", "semantic")
@@ -85,19 +86,6 @@ class SemanticConfig(LevelConfig):
     )
     cluster_size: int = Field(default=5_000, ge=100, description="mean records per k-means cluster")
     cache: bool = Field(default=True, description="keep embeddings by content hash and model for later runs")
-
-
-class ReferenceSource(Strict):
-    """A named evaluation or benchmark set that training records must not duplicate."""
-
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$", description="named in reject reasons")
-    kind: Literal["classification", "instruction", "code"]
-    path: str = Field(min_length=1, description="a JSONL, JSON, CSV or Parquet file (or folder, or glob)")
-    format: Literal["jsonl", "json", "csv", "parquet"] = "jsonl"
-    fields: dict[str, str] = Field(default_factory=dict, description="schema field -> the file's column")
-    fields_compared: list[str] | None = Field(
-        default=None, min_length=1, description="content fields compared; default: the dedup fields of the kind"
-    )
 
 
 class DedupConfig(Strict):

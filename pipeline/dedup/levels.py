@@ -10,6 +10,7 @@ earlier dataset through them, without recomputing the earlier dataset's signatur
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, Callable
 
@@ -25,7 +26,9 @@ def _empty_pairs() -> Pairs:
     return np.zeros((0, 2), dtype=np.int64), np.zeros(0, dtype=np.float32)
 
 
-class Level:
+class Level(ABC):
+    """One dedup level; subclasses say how features are made and compared."""
+
     name: str
     reason: str
 
@@ -33,23 +36,25 @@ class Level:
         """What makes features comparable: an index built with other params cannot be reused."""
         return {}
 
+    @abstractmethod
     def features(self, texts: list[str | None], keys: list[bytes | None]) -> np.ndarray:
-        raise NotImplementedError
+        """One row of features per text; a None text gets a row that `valid` rejects."""
 
     def valid(self, feats: np.ndarray) -> np.ndarray:
         """Rows that have content to compare (the others are never duplicates)."""
         return np.ones(len(feats), dtype=bool)
 
+    @abstractmethod
     def pairs(self, feats: np.ndarray, members: Membership) -> Pairs:
         """Pairs (i < j) at or above the threshold; exempt pairs may be left out early."""
-        raise NotImplementedError
 
+    @abstractmethod
     def cross(self, a: np.ndarray, b: np.ndarray) -> Pairs:
         """Pairs (row of a, row of b) at or above the threshold."""
-        raise NotImplementedError
 
+    @abstractmethod
     def similarity(self, feats: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """The similarity of each pair of rows (a[i], b[i])."""
 
     def borderline(self) -> Pairs:
         """Pairs just below the threshold found by the last `pairs` call (kept for human review)."""

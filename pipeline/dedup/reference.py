@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 from pipeline.collect.base import RawReject, RawRow
 from pipeline.collect.stage import source_fingerprint
-from pipeline.dedup.config import DedupConfig, ReferenceSource
-from pipeline.records import REQUIRED_FIELDS
+from pipeline.dedup.config import DedupConfig
+from pipeline.reference_source import ReferenceSource
 from pipeline.split.content import compared_text, content_key
 
 
@@ -26,18 +26,11 @@ class ReferenceRecords:
 
 
 def reference_fields(ref: ReferenceSource, config: DedupConfig) -> tuple[str, ...]:
-    return tuple(ref.fields_compared) if ref.fields_compared else config.compared_fields(ref.kind)
+    return ref.compared_or(config.compared_fields(ref.kind))
 
 
 def reference_source(ref: ReferenceSource, config: DedupConfig):
-    """The set as a collection source; required fields that are not compared get a placeholder,
-    so a benchmark file of prompts alone loads although its kind requires a response."""
-    from pipeline.config import SourceConfig
-
-    compared = reference_fields(ref, config)
-    placeholders = {f: "-" for f in REQUIRED_FIELDS[ref.kind] if f not in compared}
-    return SourceConfig(name=ref.name, kind=ref.kind, format=ref.format, path=ref.path, fields=ref.fields,
-                        constants=placeholders, keep_extra=False)
+    return ref.source_config(reference_fields(ref, config))
 
 
 def reference_fingerprint(ref: ReferenceSource, config: DedupConfig) -> str:

@@ -6,15 +6,10 @@ cannot take, or a reference set that names unknown fields fail before any record
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
-
 from pydantic import Field, field_validator, model_validator
 
 from pipeline.config_base import Strict, require_unique
-from pipeline.records import CONTENT_FIELDS, REQUIRED_FIELDS
-
-if TYPE_CHECKING:
-    from pipeline.config import SourceConfig
+from pipeline.reference_source import ReferenceSource
 
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 # What "the same content" means per kind, for duplicate merging, leakage and reference matching:
@@ -46,51 +41,17 @@ class SplitRatios(Strict):
         return {name: getattr(self, name) for name in SPLITS}
 
 
-class ReferenceSet(Strict):
+class ReferenceSet(ReferenceSource):
     """A held-out benchmark: input records that copy or nearly copy one of its records are removed."""
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$", description="named in reject reasons")
-    kind: Literal["classification", "instruction", "code"] = Field(
-        description="the kind of its records; only input records of this kind are compared with it"
-    )
-    path: str = Field(min_length=1, description="a JSONL, JSON, CSV or Parquet file (or folder, or glob)")
-    format: Literal["jsonl", "json", "csv", "parquet"] = "jsonl"
-    fields: dict[str, str] = Field(
-        default_factory=dict, description="schema field -> the file's column, as in a source's `fields`"
-    )
     near_threshold: float = Field(
         # Leaving a benchmark item in training costs more than dropping a training record, so
         # the default leans to recall: two words changed in a 30-word text still score ~0.44-0.63.
         default=0.5, gt=0, le=1, description="Jaccard similarity of word 5-gram shingles that counts as a copy"
     )
-    fields_compared: list[str] | None = Field(
-        default=None, min_length=1, description="content fields compared; default per kind: text / prompt / prompt+code"
-    )
-
-    @model_validator(mode="after")
-    def _known_fields(self) -> "ReferenceSet":
-        allowed = CONTENT_FIELDS[self.kind]
-        unknown = sorted(set(self.compared()) - set(allowed))
-        if unknown:
-            raise ValueError(f"fields_compared {unknown} are not content fields of {self.kind}: {list(allowed)}")
-        self.source_config()  # the source checks of `fields`, format and path, raised now
-        return self
 
     def compared(self) -> tuple[str, ...]:
-        return tuple(self.fields_compared) if self.fields_compared else DEFAULT_COMPARED[self.kind]
-
-    def source_config(self) -> SourceConfig:
-        """The set as a collection source, so the collection readers and mapper read it.
-
-        Required fields that are not compared get a placeholder constant: a benchmark file of
-        prompts alone must load although the instruction kind requires a response.
-        """
-        # Imported here: pipeline.config imports this module to build PipelineConfig.
-        from pipeline.config import SourceConfig
-
-        placeholders = {f: "-" for f in REQUIRED_FIELDS[self.kind] if f not in self.compared()}
-        return SourceConfig(name=self.name, kind=self.kind, format=self.format, path=self.path,
-                            fields=self.fields, constants=placeholders, keep_extra=False)
+        return self.compared_or(DEFAULT_COMPARED[self.kind])
 
 
 class SplitConfig(Strict):

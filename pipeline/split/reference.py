@@ -42,7 +42,7 @@ class ReferenceIndex:
         self._postings: dict[int, list[int]] = {}  # rank -> reference records with it in their prefix
 
     def load(self) -> "ReferenceIndex":
-        source = self.ref.source_config()
+        source = self.ref.source_config(self.fields)
         mapper = FieldMapper(source)
         for item in read_source(source):
             mapped = mapper.map(item) if isinstance(item, RawRow) else item

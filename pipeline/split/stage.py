@@ -71,7 +71,7 @@ def split_records(
     batch_size: int = 2000,
 ) -> StageOutput:
     """Split the kept records of `source` (or reuse the stored split). Progress counts pass 2."""
-    references = [source_fingerprint(ref.source_config()) for ref in config.reference_sets]
+    references = [source_fingerprint(ref.source_config(ref.compared())) for ref in config.reference_sets]
     fingerprint = hash_json({"source": source.fingerprint, "references": references})
     kept_schema = kept_schema_for(pq.read_schema(source.kept_path))
 
