@@ -17,7 +17,8 @@ from prefect.cache_policies import NO_CACHE
 from pipeline.config import ConfigError, PipelineConfig, load_config, parse_config, resolve_paths
 from pipeline.progress import rich_progress
 from pipeline.runner import (
-    RunContext, pipeline_run, step_ablation, step_clean, step_collect, step_dedup, step_split, step_train,
+    RunContext, pipeline_run, step_ablation, step_augment, step_clean, step_collect, step_dedup, step_split,
+    step_train,
 )
 from pipeline.store import StageOutput
 
@@ -57,14 +58,20 @@ def dedup_task(ctx: RunContext, cleaned: StageOutput) -> StageOutput:
     return out
 
 
+@task(name="augment", cache_policy=NO_CACHE, persist_result=False)  # seeded: a retry makes the same
+def augment_task(ctx: RunContext, deduped: StageOutput) -> StageOutput:
+    out = step_augment(ctx, deduped)
+    return _logged(out) if "augment" in ctx.outputs else out
+
+
 @task(name="split", cache_policy=NO_CACHE, persist_result=False)
-def split_task(ctx: RunContext, deduped: StageOutput) -> StageOutput:
-    return _logged(step_split(ctx, deduped))
+def split_task(ctx: RunContext, source: StageOutput) -> StageOutput:
+    return _logged(step_split(ctx, source))
 
 
 @task(name="train", cache_policy=NO_CACHE, persist_result=False)  # a failed fit is not transient
-def train_task(ctx: RunContext, deduped: StageOutput, split: StageOutput) -> list[dict[str, Any]]:
-    return _logged_models(step_train(ctx, deduped, split))
+def train_task(ctx: RunContext, source: StageOutput, split: StageOutput) -> list[dict[str, Any]]:
+    return _logged_models(step_train(ctx, source, split))
 
 
 @task(name="ablation", cache_policy=NO_CACHE, persist_result=False)
@@ -81,7 +88,8 @@ def _logged_models(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _logged(out: StageOutput) -> StageOutput:
     c = out.counts
-    get_run_logger().info("%s: %d in, %d kept, %d rejected%s -> %s", out.manifest["stage"], c["in"],
+    made = f", {c['generated']} generated" if c.get("generated") else ""
+    get_run_logger().info("%s: %d in%s, %d kept, %d rejected%s -> %s", out.manifest["stage"], c["in"], made,
                           c["kept"], c["rejected"], " (reused)" if out.reused else "", out.path)
     return out
 
@@ -112,8 +120,9 @@ def curation_flow(config_path: str | None = None, config: dict[str, Any] | None 
         collected = collect_task(ctx)
         cleaned = clean_task(ctx, collected)
         deduped = dedup_task(ctx, cleaned)
-        split = split_task(ctx, deduped)
-        models = train_task(ctx, deduped, split) if cfg.train else []
+        augmented = augment_task(ctx, deduped)  # with augment disabled, passes the dedup output on
+        split = split_task(ctx, augmented)
+        models = train_task(ctx, augmented, split) if cfg.train else []
         if cfg.ablation is not None:
             models += ablation_task(ctx)
     summary = summarize(ctx, models)
@@ -123,7 +132,7 @@ def curation_flow(config_path: str | None = None, config: dict[str, Any] | None 
 
 def summarize(ctx: RunContext, models: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     stages = {
-        name: {**{k: out.counts[k] for k in ("in", "kept", "rejected", "rejected_by_reason")},
+        name: {**{k: out.counts.get(k, 0) for k in ("in", "generated", "kept", "rejected", "rejected_by_reason")},
                "wall_s": out.manifest["timings"]["wall_s"], "reused": out.reused,
                "path": str(out.path), "fingerprint": out.fingerprint}
         for name, out in ctx.outputs.items()

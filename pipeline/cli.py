@@ -19,7 +19,7 @@ from pipeline.config import ConfigError, PipelineConfig, load_config
 # process (a stage worker, a neighbour) holds a core; must be set before torch is imported.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Curate SFT data: collect, clean, deduplicate, split, train, inspect.")
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Curate SFT data: collect, clean, deduplicate, augment, split, train, inspect.")
 console = Console(stderr=True)
 # Piped output (CI logs, files) gets a wide page instead of rich's 80-column default.
 out = Console(width=None if sys.stdout.isatty() else 160)
@@ -108,6 +108,15 @@ def dedup(
     _run(_config(config, out_dir), Engine.local, until="dedup")
 
 
+@app.command("augment")
+def augment_cmd(
+    config: Optional[Path] = typer.Option(None, "--config", "-c"),
+    out_dir: Optional[Path] = typer.Option(None, "--out"),
+) -> None:
+    """Run the stages up to augmentation (stored stages are reused)."""
+    _run(_config(config, out_dir), Engine.local, until="augment")
+
+
 @app.command()
 def split(
     config: Optional[Path] = typer.Option(None, "--config", "-c"),
@@ -191,11 +200,15 @@ def _print_inspect(run_dir: Path, run_id: str | None, examples: int) -> None:
 
     s = run_summary(run_dir, run_id, examples=examples)
     out.print(f"[bold]Run {s.name}[/] {s.run_id}  status={s.status}  code={s.code_version}")
-    t = Table("stage", "in", "kept", "rejected", "wall s", "reused", "output fingerprint", title="Stages")
+    t = Table("stage", "in", "generated", "kept", "rejected", "wall s", "reused", "output fingerprint",
+              title="Stages")
     for st in s.stages:
-        t.add_row(st.stage, f"{st.n_in:,}", f"{st.n_kept:,}", f"{st.n_rejected:,}", f"{st.wall_s:.1f}",
-                  "yes" if st.reused else "no", st.output_fingerprint[:16])
+        t.add_row(st.stage, f"{st.n_in:,}", f"{st.n_generated:,}" if st.n_generated else "-", f"{st.n_kept:,}",
+                  f"{st.n_rejected:,}", f"{st.wall_s:.1f}", "yes" if st.reused else "no", st.output_fingerprint[:16])
     out.print(t)
+    for st in s.stages:
+        if st.n_generated:
+            _print_augment(Path(st.path), max(examples, 1))
     for st in s.stages:
         if not st.reasons:
             continue
@@ -214,6 +227,24 @@ def _print_inspect(run_dir: Path, run_id: str | None, examples: int) -> None:
     _print_models(run_dir, s.run_id)
     if s.error:
         out.print(Text("error: ", style="red") + Text(s.error))
+
+
+def _print_augment(stage_dir: Path, examples: int) -> None:
+    from pipeline.augment.report import augment_summary
+
+    t = Table("augmenter", "generated", "kept", "rejected by gate", "kept examples (field: before → after)",
+              title="augment: per augmenter", show_lines=True)
+    for a in augment_summary(stage_dir, examples):
+        gates = ", ".join(f"{r}: {n:,}" for r, n in a.decisions.most_common() if r != "kept") or "-"
+        cell = Text()  # built from parts, not markup: record text may hold "[...]"
+        for ex in a.examples:
+            cell.append(f"{ex['field']}: ", style="bold")
+            cell.append(ex["before"], style="dim")
+            cell.append("\n  → ")
+            cell.append(ex["after"], style="italic")
+            cell.append(f"\n  {ex['scores']}\n", style="dim")
+        t.add_row(f"{a.name} ({a.method})", f"{a.generated:,}", f"{a.kept:,}", gates, cell)
+    out.print(t)
 
 
 def _print_models(run_dir: Path, run_id: str) -> None:

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from pipeline.augment.config import AugmentConfig
 from pipeline.config_base import Strict, require_unique
 from pipeline.dedup.config import DedupConfig
 from pipeline.experiments.config import AblationConfig, TrainTask
@@ -170,6 +171,7 @@ class PipelineConfig(Strict):
     collect: CollectConfig = Field(default_factory=CollectConfig)
     clean: CleanConfig = Field(default_factory=CleanConfig)
     dedup: DedupConfig = Field(default_factory=DedupConfig)
+    augment: AugmentConfig = Field(default_factory=AugmentConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)
     train: list[TrainTask] = Field(default_factory=list, description="models to train on the split data")
     ablation: AblationConfig | None = Field(default=None, description="train every task on each data variant")
@@ -232,6 +234,9 @@ def resolve_paths(config: PipelineConfig, base: Path) -> PipelineConfig:
     for dref in config.dedup.reference_sets:
         dref.path = absolute(dref.path)
     config.dedup.against = [absolute(p) for p in config.dedup.against]
+    label_gate = config.augment.gates.label
+    if label_gate.model and (label_gate.model.startswith((".", "~")) or "/" in label_gate.model):
+        label_gate.model = absolute(label_gate.model)
     for s in config.sources:
         if s.path:
             s.path = absolute(s.path)

@@ -85,7 +85,7 @@ def step_dedup(ctx: RunContext, source: StageOutput) -> StageOutput:
     from pipeline.dedup.stage import deduplicate, stage_name
 
     config = ctx.config.dedup
-    cache = Path(ctx.config.run.cache_dir or Path(ctx.config.run.out_dir) / "cache") / "embeddings"
+    cache = _cache_dir(ctx) / "embeddings"
     out, last = source, "clean"
     for level in LEVELS:
         if not getattr(config, level).enabled:
@@ -97,6 +97,22 @@ def step_dedup(ctx: RunContext, source: StageOutput) -> StageOutput:
         last = name
     ctx.aliases["dedup"] = last
     return out
+
+
+def step_augment(ctx: RunContext, source: StageOutput) -> StageOutput:
+    """The augment stage when enabled; otherwise `augment` names the input (the last dedup level)."""
+    if not ctx.config.augment.enabled:
+        ctx.aliases["augment"] = next((k for k, v in ctx.outputs.items() if v is source), "dedup")
+        return source
+    from pipeline.augment.stage import augment
+
+    out = augment(source, ctx.config.augment, ctx.store, cache_dir=_cache_dir(ctx) / "embeddings",
+                  progress=ctx.progress_for("augment", source.counts["kept"]), batch_size=ctx.config.run.batch_size)
+    return ctx.record("augment", out)
+
+
+def _cache_dir(ctx: RunContext) -> Path:
+    return Path(ctx.config.run.cache_dir or Path(ctx.config.run.out_dir) / "cache")
 
 
 def step_split(ctx: RunContext, source: StageOutput, label: str = "split") -> StageOutput:
@@ -167,7 +183,7 @@ def pipeline_run(config: PipelineConfig, progress: ProgressFactory | None = None
         finish_run(ctx)
 
 
-STEPS = ("collect", "clean", "dedup", "split", "train", "ablation")
+STEPS = ("collect", "clean", "dedup", "augment", "split", "train", "ablation")
 
 
 def run_pipeline(config: PipelineConfig, progress: ProgressFactory | None = None,
@@ -190,9 +206,12 @@ def run_pipeline(config: PipelineConfig, progress: ProgressFactory | None = None
         deduped = step_dedup(ctx, cleaned)
         if last < 3:
             return ctx
-        split = step_split(ctx, deduped)
-        if last >= 4 and config.train and not only_ablation:
-            step_train(ctx, deduped, split)
-        if last >= 5 and config.ablation is not None:
+        augmented = step_augment(ctx, deduped)
+        if last < 4:
+            return ctx
+        split = step_split(ctx, augmented)
+        if last >= 5 and config.train and not only_ablation:
+            step_train(ctx, augmented, split)
+        if last >= 6 and config.ablation is not None:
             step_ablation(ctx)
     return ctx

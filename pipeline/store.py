@@ -49,16 +49,21 @@ REJECTED = "rejected.parquet"
 
 
 class AccountingError(RuntimeError):
-    """records in != kept + rejected: a stage lost or invented records."""
+    """records in + generated != kept + rejected: a stage lost or invented records."""
 
 
 @dataclass
 class BatchResult:
-    """What a stage makes of one batch. `counters` are summed into the manifest."""
+    """What a stage makes of one batch. `counters` are summed into the manifest.
+
+    `generated` counts records the stage made itself (augmentation): each is kept or rejected
+    like an input record, so in + generated = kept + rejected.
+    """
 
     kept: pa.Table
     rejected: pa.Table
     counters: dict[str, int] = field(default_factory=dict)
+    generated: int = 0
 
 
 def reject_rows(rows: list[dict[str, Any]]) -> pa.Table:
@@ -112,15 +117,17 @@ class StageWriter:
         self._kept = pq.ParquetWriter(tmp_dir / KEPT, kept_schema, compression="zstd")
         self._rejected = pq.ParquetWriter(tmp_dir / REJECTED, REJECT_SCHEMA, compression="zstd")
         self.n_in = 0
+        self.n_generated = 0
         self.n_kept = 0
         self.n_rejected = 0
         self.reasons: Counter[str] = Counter()
         self.counters: Counter[str] = Counter()
 
     def write(self, result: BatchResult, n_in: int) -> None:
-        n_kept, n_rej = result.kept.num_rows, result.rejected.num_rows
-        if n_in != n_kept + n_rej:
-            raise AccountingError(f"batch of {n_in} records gave {n_kept} kept + {n_rej} rejected")
+        n_kept, n_rej, n_gen = result.kept.num_rows, result.rejected.num_rows, result.generated
+        if n_in + n_gen != n_kept + n_rej:
+            made = f" and {n_gen} generated" if n_gen else ""
+            raise AccountingError(f"batch of {n_in} records{made} gave {n_kept} kept + {n_rej} rejected")
         if n_kept:
             self._kept.write_table(result.kept.select(self.kept_schema.names).cast(self.kept_schema))
         if n_rej:
@@ -128,14 +135,16 @@ class StageWriter:
             self.reasons.update(result.rejected.column("reason").to_pylist())
         self.counters.update(result.counters)
         self.n_in += n_in
+        self.n_generated += n_gen
         self.n_kept += n_kept
         self.n_rejected += n_rej
 
     def close(self) -> None:
         self._kept.close()
         self._rejected.close()
-        if self.n_in != self.n_kept + self.n_rejected:
-            raise AccountingError(f"{self.n_in} in != {self.n_kept} kept + {self.n_rejected} rejected")
+        if self.n_in + self.n_generated != self.n_kept + self.n_rejected:
+            raise AccountingError(f"{self.n_in} in + {self.n_generated} generated != "
+                                  f"{self.n_kept} kept + {self.n_rejected} rejected")
 
 
 class StageStore:
@@ -190,6 +199,7 @@ class StageStore:
                 "rejected_fingerprint": hash_files([tmp / REJECTED]),
                 "counts": {
                     "in": writer.n_in,
+                    **({"generated": writer.n_generated} if writer.n_generated else {}),
                     "kept": writer.n_kept,
                     "rejected": writer.n_rejected,
                     "rejected_by_reason": dict(sorted(writer.reasons.items())),

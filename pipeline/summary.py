@@ -26,6 +26,7 @@ class StageSummary:
     reasons: dict[str, int]
     examples: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
+    n_generated: int = 0  # records the stage made itself (augmentation)
 
 
 @dataclass
@@ -89,6 +90,7 @@ def run_summary(out_dir: str | Path, run_id: str | None = None, examples: int = 
             input_fingerprint=s["input_fingerprint"], output_fingerprint=s["output_fingerprint"],
             reasons=json.loads(s["rejected_by_reason"]), counters=manifest.get("counters", {}),
             examples=_examples(path / "rejected.parquet", examples) if examples else {},
+            n_generated=manifest["counts"].get("generated", 0),
         ))
     return RunSummary(run["run_id"], run["name"], run["status"], run["started_at"], run["finished_at"],
                       str(out_dir), run["code_version"], run["error"], stages)

@@ -69,6 +69,9 @@ class SplitConfig(Strict):
         default=True, description="put records with identical compared content into one group first"
     )
     reference_sets: list[ReferenceSet] = Field(default_factory=list)
+    augmented_in_eval: bool = Field(
+        default=False, description="false: augmented records of validation/test families are rejected"
+        " (augmented_held_out), so held-out splits hold original records only")
     measure_near_leakage: bool = Field(
         default=True, description="also count held-out records with a near duplicate (MinHash) in train"
     )

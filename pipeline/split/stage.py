@@ -150,6 +150,10 @@ def assign_batches(
                 merge = operation(f"{STAGE}.merge_group", STAGE, merged_into=group, previous_group=rec["group_id"])
                 operations[i] = [*(operations[i] or []), merge]
             split = plan.overrides.get(group) or assign_split(group, config.key, ratios)
+            if split != "train" and not config.augmented_in_eval and _augmented(operations[i]):
+                rejected.append(_held_out_augmented(table, i, split))
+                tally.skip()
+                continue
             label = rec.get("label") if rec["kind"] == "classification" else None
             tally.add(split, group, plan.content(row + i), label)
             kept_idx.append(i)
@@ -167,6 +171,21 @@ def _kept_table(table: pa.Table, idx: list[int], groups: list[str], operations: 
     replaced = {"group_id": groups, "operations": operations, SPLIT_COLUMN: splits}
     arrays = [pa.array(replaced[f.name], type=f.type) if f.name in replaced else kept.column(f.name) for f in schema]
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _augmented(operations: list[dict[str, Any]] | None) -> bool:
+    return any(op["stage"] == "augment" for op in operations or [])
+
+
+def _held_out_augmented(table: pa.Table, i: int, split: str) -> dict[str, Any]:
+    # Scores on validation and test must mean the same with and without augmentation: held-out
+    # splits keep the original records only (the family still never straddles splits).
+    rec = table.slice(i, 1).to_pylist()[0]
+    return {"stage": STAGE, "reason": "augmented_held_out",
+            "detail": f"augmented record of a {split} family (parent {rec.get('parent_id')}); held-out splits "
+                      "keep original records (split.augmented_in_eval: false)",
+            "source": rec.get("source"), "origin": rec.get("origin"), "id": rec.get("id"),
+            "record": json.dumps(rec, ensure_ascii=False, default=str)}
 
 
 def _reject_row(table: pa.Table, i: int, match: Match) -> dict[str, Any]:

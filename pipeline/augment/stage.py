@@ -1,0 +1,180 @@
+"""The augment stage: every input record kept, plus the candidates that pass every gate.
+
+Two passes over the input:
+  pass 1: label counts (for the budget) and the duplicate index of the whole dataset;
+  pass 2: per batch, make candidates (candidates.py), score them (gates.py, checks.py),
+      decide, and write the parents, the kept candidates and the rejected ones.
+Accounts: in + generated = kept + rejected, where kept = every input record + kept candidates
+and every rejected candidate carries its gate as the reason. candidates.parquet holds every
+candidate's scores and decision, kept or not.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline.augment.budget import Budget
+from pipeline.augment.candidates import STAGE, Candidate, generate, make_augmenter
+from pipeline.augment.config import AugmentConfig
+from pipeline.augment.gates import DuplicateIndex, SimilarityScorer, decide, score_length
+from pipeline.augment.report import CANDIDATES
+from pipeline.fingerprint import hash_files, hash_json
+from pipeline.records import RECORD_COLUMNS
+from pipeline.store import BatchResult, StageOutput, StageStore, StageWriter, reject_rows
+
+VERSION = "1"
+SCORE_COLUMNS = {
+    "length_ratio": pa.float64(), "similarity": pa.float64(), "duplicate": pa.string(),
+    "duplicate_of": pa.string(), "duplicate_similarity": pa.float64(), "label_predicted": pa.string(),
+    "label_prob": pa.float64(), "label_preserved": pa.bool_(), "parses": pa.bool_(),
+    "alpha_equivalent": pa.bool_(), "tests_passed": pa.bool_(), "tests_detail": pa.string(),
+    "augment_params": pa.string(),
+}
+CANDIDATE_SCHEMA = pa.schema([
+    ("id", pa.string()), ("parent_id", pa.string()), ("kind", pa.string()), ("augmenter", pa.string()),
+    ("method", pa.string()), ("copy", pa.int32()), ("seed", pa.int64()), ("fields", pa.string()),
+    *SCORE_COLUMNS.items(), ("decision", pa.string()),
+])
+
+
+def external_fingerprint(config: AugmentConfig) -> dict[str, Any]:
+    """The label gate's model is an input too: retraining it must re-run the gate."""
+    g = config.gates.label
+    if not g.enabled or not g.model:
+        return {}
+    files = sorted(p for p in Path(g.model).glob("*") if p.is_file() and p.suffix in {".json", ".safetensors"})
+    return {"label_model": hash_files(files)}
+
+
+def augment(source: StageOutput, config: AugmentConfig, store: StageStore, *, cache_dir: Path | None = None,
+            progress: Callable[[int], None] | None = None, batch_size: int = 2000) -> StageOutput:
+    """Augment the kept records of `source`, or reuse the stored output for the same inputs."""
+    schema = pq.read_schema(source.kept_path)
+    fingerprint = hash_json({"source": source.fingerprint, **external_fingerprint(config)})
+
+    def produce(writer: StageWriter) -> None:
+        run = _Run(config, source, cache_dir, batch_size)
+        with pq.ParquetWriter(writer.tmp_dir / CANDIDATES, CANDIDATE_SCHEMA, compression="zstd") as scores:
+            for batch in source.iter_batches(batch_size):
+                rows = batch.to_pylist()
+                cands = run.candidates(rows)
+                kept = [c for c in cands if c.decision == "kept"]
+                table = pa.concat_tables([pa.Table.from_batches([batch], schema=schema),
+                                          _records_table([c.record for c in kept], schema)])
+                rejected = reject_rows([_reject_row(c) for c in cands if c.decision != "kept"])
+                writer.write(BatchResult(table, rejected, run.batch_counters(cands), generated=len(cands)),
+                             batch.num_rows)
+                scores.write_table(_scores_table(cands))
+                if progress:
+                    progress(batch.num_rows)
+        writer.write(BatchResult(schema.empty_table(), reject_rows([]), run.final_counters()), 0)
+
+    return store.run(STAGE, VERSION, config, fingerprint, schema, produce)
+
+
+class _Run:
+    """The state of one augment run: augmenters, scorers, the duplicate index and the budget."""
+
+    def __init__(self, config: AugmentConfig, source: StageOutput, cache_dir: Path | None, batch_size: int):
+        self.config = config
+        gates = config.gates
+        labels: Counter = Counter()
+        self.index = DuplicateIndex(gates.duplicates.near_threshold)
+        columns = ["id", "kind", "group_id", "label", "text", "system", "prompt", "response", "code", "language"]
+        for batch in pq.ParquetFile(source.kept_path).iter_batches(batch_size=batch_size, columns=columns):
+            rows = batch.to_pylist()
+            labels.update(r["label"] for r in rows if r["kind"] == "classification" and r["label"] is not None)
+            if gates.duplicates.enabled:
+                self.index.add_existing(rows)
+        self.index.freeze()
+        self.budget = Budget(config.budget, labels, config.augmenters)
+        self.augmenters = {s.name: make_augmenter(s) for s in config.augmenters}
+        self.timings: Counter = Counter()
+        for name, a in self.augmenters.items():
+            t0 = time.perf_counter()
+            a.setup()
+            self.timings[f"setup:{name}"] += time.perf_counter() - t0
+        text_kinds = {k for s in config.augmenters for k in (s.kinds or []) if k != "code"}
+        wants_sim = gates.similarity.enabled and text_kinds & set(gates.similarity.kinds)
+        self.similarity = SimilarityScorer(gates, cache_dir) if wants_sim else None
+        self.labels = None
+        if gates.label.enabled:
+            from pipeline.augment.checks import LabelPredictor
+
+            self.labels = LabelPredictor(gates.label)
+        self.code_counters: Counter = Counter()
+
+    def candidates(self, rows: list[dict[str, Any]]) -> list[Candidate]:
+        t0 = time.perf_counter()
+        cands = generate(rows, self.config.augmenters, self.augmenters, self.budget.copies_for, self.config.seed)
+        self.timings["generate"] += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        score_length(cands)
+        if self.similarity is not None:
+            self.similarity.score(cands)
+        if any(c.parent["kind"] == "code" for c in cands):
+            from pipeline.augment.checks import score_code
+
+            self.code_counters.update(score_code(cands, self.config.gates.code))
+        if self.labels is not None:
+            from pipeline.augment.checks import score_labels
+
+            score_labels(cands, self.labels)
+        self.index.score(cands)
+        self.timings["gates"] += time.perf_counter() - t0
+        for c in cands:
+            c.decision = decide(c, self.config.gates)
+            if c.decision == "kept":
+                c.decision = self.budget.admit(c.parent) or "kept"
+            if c.decision == "kept":
+                self.index.add_kept(c)
+        return cands
+
+    def batch_counters(self, cands: list[Candidate]) -> dict[str, int]:
+        out: Counter = Counter()
+        for c in cands:
+            out[f"generated:{c.spec.name}"] += 1
+            if c.decision == "kept":
+                out[f"kept:{c.spec.name}"] += 1
+        return dict(out)
+
+    def final_counters(self) -> dict[str, int]:
+        out = {**self.budget.counters(), **self.code_counters}
+        if self.similarity is not None:
+            out.update(self.similarity.counters)
+        out.update({f"ms:{k}": int(v * 1000) for k, v in self.timings.items()})
+        return out
+
+
+def _records_table(records: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
+    # Columns added by earlier stages (cleaning's scores) describe the parent's text, not the
+    # candidate's: they are left empty rather than copied.
+    rows = [{name: (r.get(name) if name in RECORD_COLUMNS else None) for name in schema.names} for r in records]
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def _reject_row(c: Candidate) -> dict[str, Any]:
+    rec = c.record or {**c.parent, "parent_id": c.parent["id"], "id": None}
+    detail = f"{c.spec.name} candidate {c.copy} of {c.parent['id']}: {c.decision}"
+    scores = {k: v for k, v in c.scores.items() if k != "augment_params"}
+    if scores:
+        detail += " " + json.dumps(scores, sort_keys=True, default=str)
+    return {"stage": STAGE, "reason": c.decision, "detail": detail, "source": c.parent.get("source"),
+            "origin": c.parent.get("origin"), "id": rec.get("id"), "duplicate_of": c.scores.get("duplicate_of"),
+            "similarity": c.scores.get("duplicate_similarity"),
+            "record": json.dumps({k: rec.get(k) for k in RECORD_COLUMNS}, ensure_ascii=False, default=str)}
+
+
+def _scores_table(cands: list[Candidate]) -> pa.Table:
+    rows = [{"id": c.record["id"] if c.record else None, "parent_id": c.parent["id"], "kind": c.parent["kind"],
+             "augmenter": c.spec.name, "method": c.method, "copy": c.copy, "seed": c.seed,
+             "fields": ",".join(c.fields), **{k: c.scores.get(k) for k in SCORE_COLUMNS}, "decision": c.decision}
+            for c in cands]
+    return pa.Table.from_pylist(rows, schema=CANDIDATE_SCHEMA)
