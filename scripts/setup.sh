@@ -20,5 +20,9 @@ fi
 if ! command -v npm >/dev/null 2>&1; then
   apt-get update -qq && apt-get install -y -qq npm
 fi
+# Rule-based MT for back-translation (the default backend): the English<->Spanish Apertium pair.
+if ! command -v apertium >/dev/null 2>&1 || ! apertium -l | grep -qw eng-spa; then
+  apt-get update -qq && apt-get install -y -qq apertium-eng-spa
+fi
 .venv/bin/curate demo-data >/dev/null
 echo "setup complete: .venv ready, demo data in ${CURATE_DATA_HOME:-$HOME/.cache/curate/data}"

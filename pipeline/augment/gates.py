@@ -22,9 +22,9 @@ def changed_text(record: dict[str, Any], fields: list[str]) -> str:
     return "\n".join(str(record.get(f) or "") for f in fields)
 
 
-def score_length(cands: list[Candidate]) -> None:
+def score_length(cands: list[Candidate], kinds: list[str]) -> None:
     for c in cands:
-        if c.record is not None:
+        if c.record is not None and c.parent["kind"] in kinds:
             before = len(changed_text(c.parent, c.fields))
             c.scores["length_ratio"] = round(len(changed_text(c.record, c.fields)) / max(before, 1), 4)
 

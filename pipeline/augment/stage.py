@@ -116,7 +116,7 @@ class _Run:
         cands = generate(rows, self.config.augmenters, self.augmenters, self.budget.copies_for, self.config.seed)
         self.timings["generate"] += time.perf_counter() - t0
         t0 = time.perf_counter()
-        score_length(cands)
+        score_length(cands, self.config.gates.length_ratio.kinds)
         if self.similarity is not None:
             self.similarity.score(cands)
         if any(c.parent["kind"] == "code" for c in cands):

@@ -1,0 +1,103 @@
+"""The augment stage on real text (chatterbot pairs): back-translation and word-level augmenters,
+gated by embedding similarity, length ratio and duplicates, with every candidate accounted for."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline.augment.config import AugmentConfig
+from pipeline.augment.report import augment_summary
+from pipeline.augment.stage import CANDIDATES, augment
+from pipeline.demo.data import chatterbot_jsonl, data_home
+from pipeline.store import StageStore
+from tests.split.builders import record, stored_input
+
+
+@pytest.fixture(scope="module")
+def chat_rows() -> list[dict]:
+    path = chatterbot_jsonl(data_home())
+    if not path.is_file():
+        pytest.fail("demo data missing: run `bash scripts/setup.sh`", pytrace=False)
+    rows, seen = [], set()
+    for line in path.read_text().splitlines():
+        d = json.loads(line)
+        if d["question"] in seen or len(d["question"].split()) < 4:
+            continue
+        seen.add(d["question"])
+        rows.append(record("instruction", source="chatterbot", group=d["conversation"], prompt=d["question"],
+                           response=d["answer"]))
+        if len(rows) == 80:
+            break
+    return rows
+
+
+def run(tmp: Path, rows: list[dict], **config) -> tuple:
+    store = StageStore(tmp)
+    cfg = AugmentConfig.model_validate({"enabled": True, **config})
+    out = augment(stored_input(store, rows), cfg, store, cache_dir=tmp / "cache", batch_size=32)
+    c = out.counts
+    assert c["in"] + c["generated"] == c["kept"] + c["rejected"]
+    assert sum(c["rejected_by_reason"].values()) == c["rejected"]
+    assert pq.read_metadata(out.rejected_path).num_rows == c["rejected"]
+    cands = pq.read_table(out.path / CANDIDATES).to_pylist()
+    assert len(cands) == c["generated"]
+    assert Counter(x["decision"] for x in cands if x["decision"] != "kept") == Counter(c["rejected_by_reason"])
+    return out, cands
+
+
+def test_back_translation_of_prompts_is_gated_and_keeps_responses(tmp_path, chat_rows):
+    out, cands = run(tmp_path, chat_rows, augmenters=[{"method": "back_translation"}])
+    assert len(cands) == len(chat_rows)
+    parents = {r["id"]: r for r in chat_rows}
+    kept = [r for r in out.read_kept().to_pylist() if r["id"] not in parents]
+    assert len(kept) >= 0.3 * len(chat_rows)
+    for r in kept:
+        p = parents[r["parent_id"]]
+        assert r["response"] == p["response"] and r["prompt"] != p["prompt"] and r["group_id"] == p["group_id"]
+        assert json.loads(r["operations"][-1]["params"])["edits"]["prompt"]["backend"] == "apertium"
+    produced = [c for c in cands if c["id"] is not None]
+    assert all(c["similarity"] is not None and c["length_ratio"] is not None for c in produced)
+    for c in cands:
+        if c["decision"] == "kept":
+            assert 0.70 <= c["similarity"] <= 0.99 and 0.5 <= c["length_ratio"] <= 2.0
+        elif c["decision"].startswith("gate:similarity"):
+            assert not 0.70 <= c["similarity"] <= 0.99
+    summary = {a.name: a for a in augment_summary(out.path, examples=2)}["back_translation"]
+    assert summary.generated == len(cands) and summary.kept == len(kept) and summary.examples
+    assert summary.examples[0]["before"] != summary.examples[0]["after"]
+
+
+def test_a_tighter_band_rejects_more_and_says_why(tmp_path, chat_rows):
+    _, loose = run(tmp_path / "a", chat_rows[:30], augmenters=[{"method": "back_translation"}])
+    _, tight = run(tmp_path / "b", chat_rows[:30], augmenters=[{"method": "back_translation"}],
+                   gates={"similarity": {"min": 0.95}})
+    n_loose = sum(c["decision"] == "kept" for c in loose)
+    n_tight = sum(c["decision"] == "kept" for c in tight)
+    assert n_tight < n_loose
+    assert any(c["decision"] == "gate:similarity_low" for c in tight)
+    # Same candidates, same scores: the band only moves the decision.
+    assert [c["similarity"] for c in loose] == [c["similarity"] for c in tight]
+
+
+def test_protected_spans_survive_back_translation(tmp_path):
+    rows = [record("instruction", prompt="Open https://example.com/a?b=1 and set {name} to 42 in `cfg.yaml` today.",
+                   response="Done."),
+            record("instruction", prompt="Send the report to ops@example.org before 17:30 on Friday, please.",
+                   response="Will do.")]
+    out, cands = run(tmp_path, rows, augmenters=[{"method": "back_translation"}],
+                     gates={"similarity": {"enabled": False}})
+    made = {c["parent_id"]: c for c in cands}
+    kept = {r["parent_id"]: r for r in out.read_kept().to_pylist() if r["parent_id"]}
+    for r in rows:
+        if r["id"] in kept:
+            new = kept[r["id"]]["prompt"]
+            for span in ("https://example.com/a?b=1", "{name}", "42", "`cfg.yaml`", "ops@example.org", "17:30"):
+                if span in r["prompt"]:
+                    assert span in new, (span, new)
+        else:
+            assert made[r["id"]]["decision"] != "kept"
