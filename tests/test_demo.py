@@ -35,21 +35,22 @@ def test_demo_run_accounts_for_every_record_and_inspect_shows_reasons(demo_run):
     out = demo_run
     manifests = {json.loads(m.read_text())["stage"]: json.loads(m.read_text())
                  for m in (out / "stages").glob("*/manifest.json") if "split" not in m.parent.name}
-    assert set(manifests) == {"collect", "clean", "dedup_exact", "dedup_near", "dedup_semantic"}
+    assert set(manifests) == {"collect", "clean", "dedup_exact", "dedup_near", "dedup_semantic", "augment"}
     for m in manifests.values():
         c = m["counts"]
-        assert c["in"] == c["kept"] + c["rejected"] == c["kept"] + sum(c["rejected_by_reason"].values())
+        assert c["in"] + c.get("generated", 0) == c["kept"] + c["rejected"]
+        assert c["rejected"] == sum(c["rejected_by_reason"].values())
         stage_dir = out / "stages" / f"{m['stage']}-{m['key']}"
         assert pq.read_metadata(stage_dir / "kept.parquet").num_rows == c["kept"]
         assert pq.read_metadata(stage_dir / "rejected.parquet").num_rows == c["rejected"]
     assert manifests["clean"]["counts"]["in"] == manifests["collect"]["counts"]["kept"]
-    chain = ["clean", "dedup_exact", "dedup_near", "dedup_semantic"]
+    chain = ["clean", "dedup_exact", "dedup_near", "dedup_semantic", "augment"]
     for before, after in zip(chain, chain[1:]):
         assert manifests[after]["counts"]["in"] == manifests[before]["counts"]["kept"]
     # The real corpora hold duplicates: SpamAssassin resends, chatterbot repeats its turns.
     assert manifests["dedup_exact"]["counts"]["rejected"] > 0 and manifests["dedup_near"]["counts"]["rejected"] > 0
     assert manifests["dedup_exact"]["counters"]["reference:humaneval:records"] == 164
-    for level in chain[1:]:
+    for level in chain[1:-1]:
         stage_dir = out / "stages" / f"{level}-{manifests[level]['key']}"
         for r in pq.read_table(stage_dir / "rejected.parquet").to_pylist():
             assert r["duplicate_of"] and r["similarity"] is not None, r["reason"]
@@ -76,6 +77,15 @@ def test_demo_run_accounts_for_every_record_and_inspect_shows_reasons(demo_run):
         assert reason in shown
     assert "english.jsonl:" in shown  # examples name file and line
 
+    # Augmentation: every augmenter made and kept records of its kinds; inspect shows each.
+    aug = manifests["augment"]
+    assert aug["counts"]["generated"] > 0
+    for name in ("back_translation", "synonym", "synonym_email", "rename_identifiers", "add_docstring"):
+        assert aug["counters"][f"kept:{name}"] > 0, name
+        assert f"{name} (" in shown
+    assert "augment: per augmenter" in shown
+    assert aug["counters"]["budget:kept_label:spam"] > 0 and "budget:kept_label:ham" not in aug["counters"]
+
 
 def test_demo_ablation_scores_every_variant_on_one_test_split(demo_run):
     from pipeline.catalog import Catalog
@@ -88,11 +98,12 @@ def test_demo_ablation_scores_every_variant_on_one_test_split(demo_run):
         by_task.setdefault(m["task"], {})[m["variant"]] = m
     assert set(by_task) == {"spam", "chat", "docstring-to-code"}
     for task, variants in by_task.items():
-        assert {"current", "raw", "cleaned", "deduped"} <= set(variants)
+        assert {"current", "raw", "cleaned", "deduped", "augmented"} <= set(variants)
         assert len({v["test_fingerprint"] for v in variants.values()}) == 1, task
-        # The current data is the deduplicated variant: one data version, one trained model.
-        assert variants["current"]["data_version"] == variants["deduped"]["data_version"]
-        assert variants["current"]["model_dir"] == variants["deduped"]["model_dir"]
+        # The current data is the augmented variant: one data version, one trained model.
+        assert variants["current"]["data_version"] == variants["augmented"]["data_version"]
+        assert variants["current"]["model_dir"] == variants["augmented"]["model_dir"]
+        assert variants["augmented"]["data_version"] != variants["deduped"]["data_version"]
     spam = by_task["spam"]["deduped"]
     assert spam["metrics"]["macro_f1"] > 0.8 and spam["baseline_metrics"]["macro_f1"] > 0.5
     chat = by_task["chat"]["deduped"]

@@ -12,7 +12,9 @@ candidate's scores and decision, kept or not.
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
 import time
+from concurrent.futures import ProcessPoolExecutor
 from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
@@ -54,14 +56,14 @@ def external_fingerprint(config: AugmentConfig) -> dict[str, Any]:
 
 
 def augment(source: StageOutput, config: AugmentConfig, store: StageStore, *, cache_dir: Path | None = None,
-            progress: Callable[[int], None] | None = None, batch_size: int = 2000) -> StageOutput:
+            progress: Callable[[int], None] | None = None, batch_size: int = 2000, workers: int = 1) -> StageOutput:
     """Augment the kept records of `source`, or reuse the stored output for the same inputs."""
     schema = pq.read_schema(source.kept_path)
     fingerprint = hash_json({"source": source.fingerprint, **external_fingerprint(config)})
 
     def produce(writer: StageWriter) -> None:
-        run = _Run(config, source, cache_dir, batch_size)
-        with pq.ParquetWriter(writer.tmp_dir / CANDIDATES, CANDIDATE_SCHEMA, compression="zstd") as scores:
+        run = _Run(config, source, cache_dir, batch_size, workers)
+        with run, pq.ParquetWriter(writer.tmp_dir / CANDIDATES, CANDIDATE_SCHEMA, compression="zstd") as scores:
             for batch in source.iter_batches(batch_size):
                 rows = batch.to_pylist()
                 cands = run.candidates(rows)
@@ -82,8 +84,11 @@ def augment(source: StageOutput, config: AugmentConfig, store: StageStore, *, ca
 class _Run:
     """The state of one augment run: augmenters, scorers, the duplicate index and the budget."""
 
-    def __init__(self, config: AugmentConfig, source: StageOutput, cache_dir: Path | None, batch_size: int):
+    def __init__(self, config: AugmentConfig, source: StageOutput, cache_dir: Path | None, batch_size: int,
+                 workers: int = 1):
         self.config = config
+        self.workers = workers
+        self.pool: ProcessPoolExecutor | None = None
         gates = config.gates
         labels: Counter = Counter()
         self.index = DuplicateIndex(gates.duplicates.near_threshold)
@@ -113,7 +118,12 @@ class _Run:
 
     def candidates(self, rows: list[dict[str, Any]]) -> list[Candidate]:
         t0 = time.perf_counter()
-        cands = generate(rows, self.config.augmenters, self.augmenters, self.budget.copies_for, self.config.seed)
+        if self.pool is None and self.workers > 1 and any(getattr(a, "per_record", False)
+                                                          for a in self.augmenters.values()):
+            # spawn, not fork: see pipeline/stage.py (threaded callers, held locks).
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"))
+        cands = generate(rows, self.config.augmenters, self.augmenters, self.budget.copies_for, self.config.seed,
+                         self.pool)
         self.timings["generate"] += time.perf_counter() - t0
         t0 = time.perf_counter()
         score_length(cands, self.config.gates.length_ratio.kinds)
@@ -136,6 +146,13 @@ class _Run:
             if c.decision == "kept":
                 self.index.add_kept(c)
         return cands
+
+    def __enter__(self) -> "_Run":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
 
     def batch_counters(self, cands: list[Candidate]) -> dict[str, int]:
         out: Counter = Counter()
