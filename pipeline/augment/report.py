@@ -50,12 +50,26 @@ def augment_summary(stage_dir: str | Path, examples: int = 2, chars: int = 160) 
                 if parent is None or child is None:
                     continue
                 for f in c["fields"].split(","):
+                    before, after = changed_lines(str(parent.get(f) or ""), str(child.get(f) or ""))
                     out[name].examples.append({
-                        "field": f, "before": _cut(parent.get(f), chars), "after": _cut(child.get(f), chars),
+                        "field": f, "before": _cut(before, chars), "after": _cut(after, chars),
                         "scores": {k: c[k] for k in ("similarity", "length_ratio", "alpha_equivalent",
                                                      "tests_passed", "label_prob") if c.get(k) is not None},
                     })
     return list(out.values())
+
+
+def changed_lines(before: str, after: str) -> tuple[str, str]:
+    """The first run of lines that differ (a function's renamed lines, not its unchanged header)."""
+    import difflib
+
+    a, b = before.splitlines(), after.splitlines()
+    if len(a) <= 1 and len(b) <= 1:
+        return before, after
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag != "equal":
+            return "\n".join(a[i1:i2]).strip() or "(nothing)", "\n".join(b[j1:j2]).strip() or "(nothing)"
+    return before, after
 
 
 def _array(values: set[str]) -> Any:

@@ -4,6 +4,7 @@ gated by embedding similarity, length ratio and duplicates, with every candidate
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -101,3 +102,29 @@ def test_protected_spans_survive_back_translation(tmp_path):
                     assert span in new, (span, new)
         else:
             assert made[r["id"]]["decision"] != "kept"
+
+
+def test_word_augmenters_through_the_stage(tmp_path, chat_rows):
+    out, cands = run(tmp_path, chat_rows[:40], augmenters=[
+        {"method": "synonym"}, {"method": "random_insert"}, {"method": "random_delete", "params": {"aug_p": 0.2}},
+        {"method": "random_swap"}], gates={"similarity": {"min": 0.5}})
+    by = Counter((c["augmenter"], c["decision"] == "kept") for c in cands)
+    for name in ("synonym", "random_insert", "random_delete", "random_swap"):
+        assert by[(name, True)] > 0, (name, by)
+        assert by[(name, True)] + by[(name, False)] == 40
+    parents = {r["id"]: r for r in chat_rows}
+    for r in out.read_kept().to_pylist():
+        if r["parent_id"]:
+            p = parents[r["parent_id"]]
+            op = json.loads(r["operations"][-1]["params"])
+            before, after = p["prompt"], r["prompt"]
+            if op["augmenter"] == "random_delete":
+                assert len(after.split()) < len(before.split())
+            elif op["augmenter"] == "random_swap":
+                words = [sorted(re.findall(r"\w+", t.lower())) for t in (after, before)]
+                assert words[0] == words[1] and after != before  # punctuation stays where it was
+            elif op["augmenter"] == "random_insert":
+                assert len(after.split()) > len(before.split())
+            else:
+                assert op["edits"]["prompt"]["swaps"] >= 1
+            assert r["response"] == p["response"]

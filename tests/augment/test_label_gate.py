@@ -58,3 +58,27 @@ def test_label_gate_needs_a_model_folder(tmp_path):
         LabelGate(enabled=True)
     with pytest.raises(FileNotFoundError, match="no trained classifier"):
         LabelPredictor(LabelGate(enabled=True, model=str(tmp_path))).setup()
+
+
+def test_label_gate_in_the_stage_records_predictions(classifier_dir, tmp_path):
+    from pipeline.augment.config import AugmentConfig
+    from pipeline.augment.stage import CANDIDATES, augment
+    from pipeline.store import StageStore
+    from tests.split.builders import stored_input
+    import pyarrow.parquet as pq
+
+    rows = classification_table(30, seed=7).to_pylist()
+    store = StageStore(tmp_path)
+    cfg = AugmentConfig.model_validate({"enabled": True, "augmenters": [{"method": "random_swap"}],
+                                        "gates": {"label": {"enabled": True, "model": str(classifier_dir)},
+                                                  "similarity": {"enabled": False}}})
+    out = augment(stored_input(store, rows), cfg, store, cache_dir=tmp_path / "cache")
+    cands = pq.read_table(out.path / CANDIDATES).to_pylist()
+    produced = [c for c in cands if c["id"] is not None]
+    assert produced and all(c["label_predicted"] is not None and c["label_prob"] is not None for c in produced)
+    for c in produced:
+        if c["decision"] == "kept":
+            assert c["label_preserved"]
+        if not c["label_preserved"]:
+            assert c["decision"] in ("gate:label_changed", "gate:length_ratio_low", "gate:length_ratio_high")
+    assert out.manifest["counts"]["in"] == len(rows)
