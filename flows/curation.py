@@ -61,7 +61,10 @@ def dedup_task(ctx: RunContext, cleaned: StageOutput) -> StageOutput:
 @task(name="augment", cache_policy=NO_CACHE, persist_result=False)  # seeded: a retry makes the same
 def augment_task(ctx: RunContext, deduped: StageOutput) -> StageOutput:
     out = step_augment(ctx, deduped)
-    return _logged(out) if "augment" in ctx.outputs else out
+    for name, stage_out in ctx.outputs.items():
+        if name.startswith("augment_"):
+            _logged(stage_out)
+    return out
 
 
 @task(name="split", cache_policy=NO_CACHE, persist_result=False)

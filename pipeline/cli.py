@@ -206,9 +206,9 @@ def _print_inspect(run_dir: Path, run_id: str | None, examples: int) -> None:
         t.add_row(st.stage, f"{st.n_in:,}", f"{st.n_generated:,}" if st.n_generated else "-", f"{st.n_kept:,}",
                   f"{st.n_rejected:,}", f"{st.wall_s:.1f}", "yes" if st.reused else "no", st.output_fingerprint[:16])
     out.print(t)
-    for st in s.stages:
-        if st.n_generated:
-            _print_augment(Path(st.path), max(examples, 1))
+    generated = [Path(st.path) for st in s.stages if st.n_generated]
+    if generated:
+        _print_augment(generated, max(examples, 1))
     for st in s.stages:
         if not st.reasons:
             continue
@@ -229,12 +229,12 @@ def _print_inspect(run_dir: Path, run_id: str | None, examples: int) -> None:
         out.print(Text("error: ", style="red") + Text(s.error))
 
 
-def _print_augment(stage_dir: Path, examples: int) -> None:
+def _print_augment(stage_dirs: list[Path], examples: int) -> None:
     from pipeline.augment.report import augment_summary
 
     t = Table("augmenter", "generated", "kept", "rejected by gate", "kept examples (field: before → after)",
               title="augment: per augmenter", show_lines=True)
-    for a in augment_summary(stage_dir, examples):
+    for a in (a for d in stage_dirs for a in augment_summary(d, examples)):
         gates = ", ".join(f"{r}: {n:,}" for r, n in a.decisions.most_common() if r != "kept") or "-"
         cell = Text()  # built from parts, not markup: record text may hold "[...]"
         for ex in a.examples:

@@ -100,16 +100,22 @@ def step_dedup(ctx: RunContext, source: StageOutput) -> StageOutput:
 
 
 def step_augment(ctx: RunContext, source: StageOutput) -> StageOutput:
-    """The augment stage when enabled; otherwise `augment` names the input (the last dedup level)."""
-    if not ctx.config.augment.enabled:
-        ctx.aliases["augment"] = next((k for k, v in ctx.outputs.items() if v is source), "dedup")
-        return source
-    from pipeline.augment.stage import augment
+    """Each augmenter's stage in order (augment_<name>); `augment` names the last output, or the
+    input (the last dedup level) when augmentation is off."""
+    last = next((k for k, v in ctx.outputs.items() if v is source), "dedup")
+    config = ctx.config.augment
+    if config.enabled:
+        from pipeline.augment.stage import augment, stage_name
 
-    out = augment(source, ctx.config.augment, ctx.store, cache_dir=_cache_dir(ctx) / "embeddings",
-                  progress=ctx.progress_for("augment", source.counts["kept"]), batch_size=ctx.config.run.batch_size,
-                  workers=ctx.config.run.workers)
-    return ctx.record("augment", out)
+        for spec in config.augmenters:
+            name = stage_name(spec)
+            source = ctx.record(name, augment(
+                source, config, spec, ctx.store, cache_dir=_cache_dir(ctx) / "embeddings",
+                progress=ctx.progress_for(name, source.counts["kept"]), batch_size=ctx.config.run.batch_size,
+                workers=ctx.config.run.workers))
+            last = name
+    ctx.aliases["augment"] = last
+    return source
 
 
 def _cache_dir(ctx: RunContext) -> Path:

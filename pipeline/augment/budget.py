@@ -9,6 +9,9 @@ Two ways to size the output:
                its share (with room for the gates' rejections), and once a label has its
                quota, further candidates are rejected as `budget:label_quota`.
 `max_per_record` caps the kept outputs of one parent in both modes (`budget:per_record`).
+Each augmenter is a stage of its own, run in order: a budget starts from what the input already
+holds (earlier augmenters' outputs count towards a label's size and a parent's cap), and the
+whole shortfall of a label is asked of the current augmenter.
 """
 
 from __future__ import annotations
@@ -30,19 +33,23 @@ def _coin(record_id: str, name: str, p: float) -> bool:
 
 
 class Budget:
-    def __init__(self, config: BudgetConfig, label_counts: Counter, specs: list[AugmenterConfig]):
+    def __init__(self, config: BudgetConfig, label_counts: Counter, originals: Counter | None = None,
+                 children: Counter | None = None):
+        """`label_counts`: records per label (all); `originals`: those that may be augmented
+        (no parent); `children`: outputs already made per parent id."""
         self.config = config
-        self.kept_per_parent: Counter = Counter()
+        self.kept_per_parent: Counter = Counter(children or {})
         self.kept_per_label: Counter = Counter()
         self.quota: dict[str, int] = {}
         self.per_record: dict[str, int] = {}
+        originals = originals if originals is not None else label_counts
         if config.balance and label_counts:
             n_max = max(label_counts.values())
-            k = sum(1 for s in specs if "classification" in (s.kinds or []))
             for label, n in label_counts.items():
                 need = max(0, math.ceil(config.balance_target * n_max) - n)
                 self.quota[label] = need
-                self.per_record[label] = math.ceil(BALANCE_OVERSAMPLE * need / (n * max(k, 1))) if need else 0
+                base = max(originals.get(label, 0), 1)
+                self.per_record[label] = math.ceil(BALANCE_OVERSAMPLE * need / base) if need else 0
 
     def copies_for(self, row: dict[str, Any], spec: AugmenterConfig) -> int:
         label = row.get("label") if row["kind"] == "classification" else None

@@ -1,4 +1,9 @@
-"""The augment stage: every input record kept, plus the candidates that pass every gate.
+"""An augment stage per augmenter: every input record kept, plus the candidates that pass every gate.
+
+Augmenters run one stage each, in the configured order (`augment_<name>`), so each has its own
+manifest, rejects and stored output. A stage augments original records only (no parent_id):
+outputs of earlier augmenters are never augmented again, but they are in the duplicate index,
+count towards a label's balance and towards a parent's `max_per_record`.
 
 Two passes over the input:
   pass 1: label counts (for the budget) and the duplicate index of the whole dataset;
@@ -24,7 +29,7 @@ import pyarrow.parquet as pq
 
 from pipeline.augment.budget import Budget
 from pipeline.augment.candidates import STAGE, Candidate, generate, make_augmenter
-from pipeline.augment.config import AugmentConfig
+from pipeline.augment.config import AugmentConfig, AugmenterConfig
 from pipeline.augment.gates import DuplicateIndex, SimilarityScorer, decide, score_length
 from pipeline.augment.report import CANDIDATES
 from pipeline.fingerprint import hash_files, hash_json
@@ -55,14 +60,25 @@ def external_fingerprint(config: AugmentConfig) -> dict[str, Any]:
     return {"label_model": hash_files(files)}
 
 
-def augment(source: StageOutput, config: AugmentConfig, store: StageStore, *, cache_dir: Path | None = None,
-            progress: Callable[[int], None] | None = None, batch_size: int = 2000, workers: int = 1) -> StageOutput:
-    """Augment the kept records of `source`, or reuse the stored output for the same inputs."""
+def stage_name(spec: AugmenterConfig) -> str:
+    return f"{STAGE}_{spec.name}"
+
+
+def stage_config(config: AugmentConfig, spec: AugmenterConfig) -> dict[str, Any]:
+    """What shapes this augmenter's output; the other augmenters' settings do not invalidate it."""
+    c = config.model_dump(mode="json")
+    return {"augmenter": spec.model_dump(mode="json"), "gates": c["gates"], "budget": c["budget"], "seed": c["seed"]}
+
+
+def augment(source: StageOutput, config: AugmentConfig, spec: AugmenterConfig, store: StageStore, *,
+            cache_dir: Path | None = None, progress: Callable[[int], None] | None = None, batch_size: int = 2000,
+            workers: int = 1) -> StageOutput:
+    """Run one augmenter over the kept records of `source`, or reuse its stored output."""
     schema = pq.read_schema(source.kept_path)
     fingerprint = hash_json({"source": source.fingerprint, **external_fingerprint(config)})
 
     def produce(writer: StageWriter) -> None:
-        run = _Run(config, source, cache_dir, batch_size, workers)
+        run = _Run(config, spec, source, cache_dir, batch_size, workers)
         with run, pq.ParquetWriter(writer.tmp_dir / CANDIDATES, CANDIDATE_SCHEMA, compression="zstd") as scores:
             for batch in source.iter_batches(batch_size):
                 rows = batch.to_pylist()
@@ -78,35 +94,51 @@ def augment(source: StageOutput, config: AugmentConfig, store: StageStore, *, ca
                     progress(batch.num_rows)
         writer.write(BatchResult(schema.empty_table(), reject_rows([]), run.final_counters()), 0)
 
-    return store.run(STAGE, VERSION, config, fingerprint, schema, produce)
+    return store.run(stage_name(spec), VERSION, stage_config(config, spec), fingerprint, schema, produce)
+
+
+def augment_all(source: StageOutput, config: AugmentConfig, store: StageStore, **kw: Any) -> list[StageOutput]:
+    """Every configured augmenter in order, each on the previous one's output."""
+    outs = []
+    for spec in config.augmenters:
+        source = augment(source, config, spec, store, **kw)
+        outs.append(source)
+    return outs
 
 
 class _Run:
     """The state of one augment run: augmenters, scorers, the duplicate index and the budget."""
 
-    def __init__(self, config: AugmentConfig, source: StageOutput, cache_dir: Path | None, batch_size: int,
-                 workers: int = 1):
+    def __init__(self, config: AugmentConfig, spec: AugmenterConfig, source: StageOutput, cache_dir: Path | None,
+                 batch_size: int, workers: int = 1):
         self.config = config
+        self.specs = [spec]
         self.workers = workers
         self.pool: ProcessPoolExecutor | None = None
         gates = config.gates
-        labels: Counter = Counter()
+        labels, originals, children = Counter(), Counter(), Counter()
         self.index = DuplicateIndex(gates.duplicates.near_threshold)
-        columns = ["id", "kind", "group_id", "label", "text", "system", "prompt", "response", "code", "language"]
+        columns = ["id", "kind", "group_id", "parent_id", "label", "text", "system", "prompt", "response", "code",
+                   "language"]
         for batch in pq.ParquetFile(source.kept_path).iter_batches(batch_size=batch_size, columns=columns):
             rows = batch.to_pylist()
-            labels.update(r["label"] for r in rows if r["kind"] == "classification" and r["label"] is not None)
+            for r in rows:
+                if r["kind"] == "classification" and r["label"] is not None:
+                    labels[r["label"]] += 1
+                    originals[r["label"]] += r["parent_id"] is None
+                if r["parent_id"] is not None:
+                    children[r["parent_id"]] += 1
             if gates.duplicates.enabled:
                 self.index.add_existing(rows)
         self.index.freeze()
-        self.budget = Budget(config.budget, labels, config.augmenters)
-        self.augmenters = {s.name: make_augmenter(s) for s in config.augmenters}
+        self.budget = Budget(config.budget, labels, originals, children)
+        self.augmenters = {s.name: make_augmenter(s) for s in self.specs}
         self.timings: Counter = Counter()
         for name, a in self.augmenters.items():
             t0 = time.perf_counter()
             a.setup()
             self.timings[f"setup:{name}"] += time.perf_counter() - t0
-        text_kinds = {k for s in config.augmenters for k in (s.kinds or []) if k != "code"}
+        text_kinds = {k for s in self.specs for k in (s.kinds or []) if k != "code"}
         wants_sim = gates.similarity.enabled and text_kinds & set(gates.similarity.kinds)
         self.similarity = SimilarityScorer(gates, cache_dir) if wants_sim else None
         self.labels = None
@@ -122,8 +154,8 @@ class _Run:
                                                           for a in self.augmenters.values()):
             # spawn, not fork: see pipeline/stage.py (threaded callers, held locks).
             self.pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"))
-        cands = generate(rows, self.config.augmenters, self.augmenters, self.budget.copies_for, self.config.seed,
-                         self.pool)
+        originals = [r for r in rows if r["parent_id"] is None]
+        cands = generate(originals, self.specs, self.augmenters, self.budget.copies_for, self.config.seed, self.pool)
         self.timings["generate"] += time.perf_counter() - t0
         t0 = time.perf_counter()
         score_length(cands, self.config.gates.length_ratio.kinds)
@@ -157,9 +189,8 @@ class _Run:
     def batch_counters(self, cands: list[Candidate]) -> dict[str, int]:
         out: Counter = Counter()
         for c in cands:
-            out[f"generated:{c.spec.name}"] += 1
-            if c.decision == "kept":
-                out[f"kept:{c.spec.name}"] += 1
+            out["generated"] += 1
+            out["kept_generated"] += c.decision == "kept"
         return dict(out)
 
     def final_counters(self) -> dict[str, int]:

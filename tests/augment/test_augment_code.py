@@ -6,17 +6,15 @@ import json
 from collections import Counter
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 
 from pipeline.augment.candidates import Candidate
 from pipeline.augment.checks import score_code
 from pipeline.augment.code_ops import AddDocstringAugmenter, RemoveCommentsAugmenter, RenameAugmenter
 from pipeline.augment.config import AugmentConfig, AugmenterConfig, CodeGates
-from pipeline.augment.stage import CANDIDATES, augment
 from pipeline.demo.data import data_home, humaneval_jsonl, prepare_humaneval
-from pipeline.store import StageStore
-from tests.split.builders import record, stored_input
+from tests.augment.helpers import run_augment
+from tests.split.builders import record
 
 FUNC = '''def mean_of(values):
     # running total
@@ -42,14 +40,8 @@ def humaneval() -> list[dict]:
 
 
 def run(tmp: Path, rows: list[dict], **config) -> tuple:
-    store = StageStore(tmp)
-    cfg = AugmentConfig.model_validate({"enabled": True, **config})
-    out = augment(stored_input(store, rows), cfg, store, cache_dir=tmp / "cache", batch_size=5)
-    c = out.counts
-    assert c["in"] == len(rows)
-    assert c["in"] + c.get("generated", 0) == c["kept"] + c["rejected"]
-    assert sum(c["rejected_by_reason"].values()) == c["rejected"]
-    return out, pq.read_table(out.path / CANDIDATES).to_pylist()
+    out, cands, _ = run_augment(tmp, rows, batch_size=5, **config)
+    return out, cands
 
 
 def test_code_augmenters_keep_lineage_and_every_input(tmp_path):

@@ -27,13 +27,15 @@ def config(out: Path, augment: bool) -> dict:
 def test_augment_step_feeds_the_split_and_keeps_held_out_splits_original(tmp_path):
     plain = run_pipeline(parse_config(config(tmp_path / "plain", False)), until="split")
     aug = run_pipeline(parse_config(config(tmp_path / "aug", True)), until="split")
-    assert "augment" not in plain.outputs and plain.aliases["augment"] == "dedup_near"
-    out = aug.outputs["augment"]
-    c = out.counts
-    assert c["in"] == plain.output("dedup").counts["kept"]
-    assert c["generated"] > c["in"]  # two augmenters, one candidate each per function
-    assert c["in"] + c["generated"] == c["kept"] + c["rejected"]
-    assert out.manifest["counters"]["kept:rename_identifiers"] > 0.5 * c["in"]
+    assert not any(n.startswith("augment") for n in plain.outputs) and plain.aliases["augment"] == "dedup_near"
+    assert aug.aliases["augment"] == "augment_add_docstring"
+    rename, out = aug.outputs["augment_rename_identifiers"], aug.output("augment")
+    assert rename.counts["in"] == plain.output("dedup").counts["kept"] and out.counts["in"] == rename.counts["kept"]
+    for stage in (rename, out):
+        c = stage.counts
+        assert c["generated"] == rename.counts["in"]  # one candidate per original function, each stage
+        assert c["in"] + c["generated"] == c["kept"] + c["rejected"]
+    assert rename.manifest["counters"]["kept_generated"] > 0.5 * rename.counts["in"]
 
     split_aug = aug.outputs["split"].read_kept().to_pylist()
     split_plain = plain.outputs["split"].read_kept().to_pylist()

@@ -8,15 +8,12 @@ import re
 from collections import Counter
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 
-from pipeline.augment.config import AugmentConfig
 from pipeline.augment.report import augment_summary
-from pipeline.augment.stage import CANDIDATES, augment
 from pipeline.demo.data import chatterbot_jsonl, data_home
-from pipeline.store import StageStore
-from tests.split.builders import record, stored_input
+from tests.augment.helpers import run_augment
+from tests.split.builders import record
 
 
 @pytest.fixture(scope="module")
@@ -38,16 +35,7 @@ def chat_rows() -> list[dict]:
 
 
 def run(tmp: Path, rows: list[dict], **config) -> tuple:
-    store = StageStore(tmp)
-    cfg = AugmentConfig.model_validate({"enabled": True, **config})
-    out = augment(stored_input(store, rows), cfg, store, cache_dir=tmp / "cache", batch_size=32)
-    c = out.counts
-    assert c["in"] + c["generated"] == c["kept"] + c["rejected"]
-    assert sum(c["rejected_by_reason"].values()) == c["rejected"]
-    assert pq.read_metadata(out.rejected_path).num_rows == c["rejected"]
-    cands = pq.read_table(out.path / CANDIDATES).to_pylist()
-    assert len(cands) == c["generated"]
-    assert Counter(x["decision"] for x in cands if x["decision"] != "kept") == Counter(c["rejected_by_reason"])
+    out, cands, _ = run_augment(tmp, rows, **config)
     return out, cands
 
 

@@ -61,19 +61,12 @@ def test_label_gate_needs_a_model_folder(tmp_path):
 
 
 def test_label_gate_in_the_stage_records_predictions(classifier_dir, tmp_path):
-    from pipeline.augment.config import AugmentConfig
-    from pipeline.augment.stage import CANDIDATES, augment
-    from pipeline.store import StageStore
-    from tests.split.builders import stored_input
-    import pyarrow.parquet as pq
+    from tests.augment.helpers import run_augment
 
     rows = classification_table(30, seed=7).to_pylist()
-    store = StageStore(tmp_path)
-    cfg = AugmentConfig.model_validate({"enabled": True, "augmenters": [{"method": "random_swap"}],
-                                        "gates": {"label": {"enabled": True, "model": str(classifier_dir)},
-                                                  "similarity": {"enabled": False}}})
-    out = augment(stored_input(store, rows), cfg, store, cache_dir=tmp_path / "cache")
-    cands = pq.read_table(out.path / CANDIDATES).to_pylist()
+    out, cands, _ = run_augment(tmp_path, rows, augmenters=[{"method": "random_swap"}],
+                                gates={"label": {"enabled": True, "model": str(classifier_dir)},
+                                       "similarity": {"enabled": False}})
     produced = [c for c in cands if c["id"] is not None]
     assert produced and all(c["label_predicted"] is not None and c["label_prob"] is not None for c in produced)
     for c in produced:
