@@ -17,11 +17,15 @@ distinct word and memoised, the tag features are tables over tag ids (built once
 
 from __future__ import annotations
 
+from itertools import repeat
+
 import numpy as np
 
 _START = ("-START-", "-START2-")
 _END = ("-END-", "-END2-")
-_PAIR = "i-1 tag+i word "
+_PAIR = "i-1 tag+i word"
+# The tag-independent features after bias, by name, in the order of `BatchTagger._table`'s columns.
+_STATIC = ("i suffix", "i pref1", "i word", "i-1 word", "i-1 suffix", "i-2 word", "i+1 word", "i+1 suffix", "i+2 word")
 _MEMO_MAX = 200_000  # distinct words memoised; beyond that the memo starts again
 
 
@@ -57,36 +61,51 @@ class BatchTagger:
         self._m2tag = np.array([row("i-2 tag " + t, zero) for t in self._names], dtype=np.int64)
         self._tagpair = np.array([[row(f"i tag+i-2 tag {a} {b}", zero) for b in self._names] for a in self._names],
                                  dtype=np.int64)
-        pairs: dict[str, tuple[list[int], list[int]]] = {}
+        # The model's keys split by feature name: "i suffix ing" -> by_name["i suffix"]["ing"].
+        by_name: dict[str, dict[str, int]] = {n: {} for n in _STATIC + (_PAIR,)}
         for f, r in self._row.items():
-            if f.startswith(_PAIR):
-                tag, _, word = f[len(_PAIR):].partition(" ")
-                if tag in self._id:
-                    ids, rows = pairs.setdefault(word, ([], []))
-                    ids.append(self._id[tag])
-                    rows.append(r)
+            name = next((n for n in by_name if f.startswith(n) and f[len(n):len(n) + 1] == " "), None)
+            if name is not None:
+                by_name[name][f[len(name) + 1:]] = r
+        self._by_name = by_name
+        pairs: dict[str, tuple[list[int], list[int]]] = {}  # word -> (previous tag ids, rows)
+        for key, r in by_name[_PAIR].items():
+            tag, _, word = key.partition(" ")
+            if tag in self._id:
+                ids, rows = pairs.setdefault(word, ([], []))
+                ids.append(self._id[tag])
+                rows.append(r)
         self._pairs = pairs
         self._reset()
 
+    @classmethod
+    def from_nltk(cls, tagger) -> "BatchTagger":
+        return cls(tagger.model.weights, tagger.tagdict, tagger.classes)
+
     def _reset(self) -> None:
-        """The vocabulary memo: word -> id, and per id its feature rows and ``i-1 tag+i word`` rows."""
+        """The vocabulary memo: word -> id, and per id the rows of its tag-independent features
+        (tag dictionary's tag id or -1, then `_STATIC`'s) and its ``i-1 tag+i word`` rows by tag."""
         self._vocab: dict[str, int] = {}
-        self._table = np.empty((0, 10), dtype=np.int64)
+        self._table = np.empty((0, 1 + len(_STATIC)), dtype=np.int64)
         self._pair = np.empty((0, len(self._names)), dtype=np.int64)
         self._n = 0
-        self._add([self._features(w, w, -1) for w in (*_START, *_END)])  # ids 0-3: context pseudo-words
+        self._add(list(_START + _END), list(_START + _END), [-1] * 4)  # ids 0-3: context pseudo-words
 
-    def _add(self, feats: list[tuple]) -> None:
-        n, m = self._n, len(feats)
+    def _add(self, words: list[str], norms: list[str], tag_ids: list[int]) -> None:
+        n, m = self._n, len(words)
         if n + m > len(self._table):
             cap = max(2 * len(self._table), n + m, 4096)
-            self._table = np.resize(self._table, (cap, 10))
+            self._table = np.resize(self._table, (cap, self._table.shape[1]))
             self._pair = np.resize(self._pair, (cap, len(self._names)))
-        self._table[n:n + m] = [f[:10] for f in feats]
+        zero, by = repeat(self._zero), self._by_name
+        suf, nsuf = [w[-3:] for w in words], [w[-3:] for w in norms]
+        keys = (suf, [w[:1] for w in words], norms, norms, nsuf, norms, norms, nsuf, norms)  # as _STATIC
+        self._table[n:n + m, 0] = tag_ids
+        for c, (name, k) in enumerate(zip(_STATIC, keys), 1):
+            self._table[n:n + m, c] = list(map(by[name].get, k, zero))
         self._pair[n:n + m] = self._zero
         us, ts, rs = [], [], []
-        for u, f in enumerate(feats, n):
-            hit = self._pairs.get(f[10])
+        for u, hit in enumerate(map(self._pairs.get, norms), n):
             if hit:
                 us += [u] * len(hit[0])
                 ts += hit[0]
@@ -94,20 +113,6 @@ class BatchTagger:
         if us:
             self._pair[us, ts] = rs
         self._n = n + m
-
-    @classmethod
-    def from_nltk(cls, tagger) -> "BatchTagger":
-        return cls(tagger.model.weights, tagger.tagdict, tagger.classes)
-
-    def _features(self, word: str, norm: str, tag_id: int) -> tuple:
-        """(tagdict tag id or -1, rows of: i suffix, i pref1, i word, and as a neighbour: i-1 word,
-        i-1 suffix, i-2 word, i+1 word, i+1 suffix, i+2 word), then the normalized word."""
-        row, zero = self._row.get, self._zero
-        suf = norm[-3:]
-        return (tag_id, row("i suffix " + word[-3:], zero), row("i pref1 " + word[:1], zero),
-                row("i word " + norm, zero), row("i-1 word " + norm, zero), row("i-1 suffix " + suf, zero),
-                row("i-2 word " + norm, zero), row("i+1 word " + norm, zero), row("i+1 suffix " + suf, zero),
-                row("i+2 word " + norm, zero), norm)
 
     def tag_sents(self, sents: list[list[str]]) -> list[list[str]]:
         flat = self.tag_flat([w for s in sents for w in s], [len(s) for s in sents])
@@ -122,16 +127,18 @@ class BatchTagger:
         if not words:
             return []
         vocab = self._vocab
-        new = [w for w in dict.fromkeys(words) if w not in vocab]
-        if new and self._n + len(new) > _MEMO_MAX:
-            self._reset()
-            vocab, new = self._vocab, list(dict.fromkeys(words))
-        if new:
-            tagdict, ids = self.tagdict, self._id
+        ids = list(map(vocab.get, words))
+        if None in ids:
+            new = [w for w in dict.fromkeys(words) if w not in vocab]
+            if self._n + len(new) > _MEMO_MAX:
+                self._reset()
+                vocab, new = self._vocab, list(dict.fromkeys(words))
+            tagdict, tag_id = self.tagdict, self._id
             vocab.update(zip(new, range(self._n, self._n + len(new))))
-            self._add([self._features(w, _normalize(w), ids[tagdict[w]] if tagdict.get(w) else -1) for w in new])
+            self._add(new, [_normalize(w) for w in new], [tag_id[tagdict[w]] if tagdict.get(w) else -1 for w in new])
+            ids = list(map(vocab.__getitem__, words))
         table, pair = self._table, self._pair
-        own = np.fromiter(map(vocab.__getitem__, words), dtype=np.int64, count=len(words))
+        own = np.array(ids, dtype=np.int64)
         # Padded layout: -START- -START2- w1 .. wn -END- -END2- per sentence.
         lens = np.asarray(lengths, dtype=np.int64)
         lens = lens[lens > 0]
@@ -174,10 +181,10 @@ class BatchTagger:
                 idx[:, 3] = static[k, 0]
                 idx[:, 4] = pair[t_own[k], prev]
                 idx[:, 5:] = static[k, 1:]
-                rows = w[idx]
+                rows = w[idx.T]  # [feature, token, tag]
                 scores = base[k]
                 for f in range(11):
-                    scores += rows[:, f]
+                    scores += rows[f]
                 tid[p] = scores.argmax(axis=1)
         names = self._names
         return list(map(names.__getitem__, tid[tokpos].tolist()))

@@ -39,12 +39,13 @@ would you your yours yourself yourselves yes ok okay
 # Mask tokens first (never split them), then Treebank-style contractions, words, punctuation.
 _TOKEN_RE = re.compile(r"zqx\d+qz|\w+(?=n't\b)|n't\b|'(?:s|re|ve|ll|d|m)\b|\w+(?:-\w+)*|[^\w\s]", re.IGNORECASE)
 _WORD_RE = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*")
-# `_TOKEN_RE` with whole words first: group 1 is a token that `tokenize` calls a word, group 2 one
-# it calls a word unless a letter follows its apostrophe. Same tokens, same offsets (both
-# alternatives match only where `\w+(?:-\w+)*` matches, to the same end): at least two ASCII
-# letters, not after a letter or digit (a mask token), not before a word character or -\w.
+# `_TOKEN_RE` with words told apart: group 1 is a token that `tokenize` calls a word, group 2 one
+# it calls a word unless a letter follows its apostrophe. Same tokens, same offsets: both match
+# only where `\w+(?:-\w+)*` matches, to the same end (at least two ASCII letters, not after a
+# letter or digit, i.e. a mask token, not before a word character or -\w). Group 1 can go first,
+# the most common token: it never matches where a mask token or a ``do``/``n't`` piece does.
 _W = r"(?<!\w)(?=[A-Za-z](?:[A-Za-z]|-[A-Za-z]))([A-Za-z]+(?:-[A-Za-z]+)*)"
-_FAST_RE = re.compile(rf"zqx\d+qz|\w+(?=n't\b)|n't\b|'(?:s|re|ve|ll|d|m)\b|(?-i:{_W}(?![\w'\u2019]|-\w))"
+_FAST_RE = re.compile(rf"(?-i:{_W}(?![\w'\u2019]|-\w))|zqx\d+qz|\w+(?=n't\b)|n't\b|'(?:s|re|ve|ll|d|m)\b"
                       rf"|(?-i:{_W}(?=['\u2019]))|\w+(?:-\w+)*|[^\w\s]", re.IGNORECASE)
 _LINE_RE = re.compile(r"[^\n]+")
 _MASK_RE = re.compile(r"zqx\d+qz")
@@ -86,10 +87,14 @@ def aug_count(n_tokens: int, aug_p: float, aug_min: int, aug_max: int | None) ->
     return cnt
 
 
+def record_seed(text: str, seed: int) -> int:
+    digest = hashlib.blake2b(f"{seed}\x00{text}".encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
 def record_rng(text: str, seed: int) -> random.Random:
     """A generator that depends on (text, seed) only, so batch composition changes nothing."""
-    digest = hashlib.blake2b(f"{seed}\x00{text}".encode("utf-8", "surrogatepass"), digest_size=8).digest()
-    return random.Random(int.from_bytes(digest, "big"))
+    return random.Random(record_seed(text, seed))
 
 
 def splice(text: str, edits: list[tuple[int, int, str]]) -> str:
@@ -117,7 +122,7 @@ class WordNetLookup:
 
     def __init__(self, nltk_data: Path):
         self.nltk_data = nltk_data
-        self._memo: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._memo: dict[tuple[str, object], tuple[str, ...]] = {}  # (word, tag or POSes)
         self._tagger = None
         self._model = None
         self._con2pos: dict[str, list[str]] = {}
@@ -151,7 +156,7 @@ class WordNetLookup:
         root = Path(self.nltk_data) / "corpora" / "wordnet"
         # The data files in memory (~30 MB): a synset's line is a slice, not a seek and a read.
         self._data = {p: (root / f"data.{n}").read_bytes() for p, n in (("n", "noun"), ("v", "verb"), ("a", "adj"), ("r", "adv"))}
-        self._names: dict[tuple[str, int], tuple[str, ...]] = {}
+        self._names: dict[tuple[str, int], tuple] = {}
         self._con2pos = PartOfSpeech.con2pos
 
     def tag_batch(self, docs: list[list[Token]]) -> list[list[str]]:
@@ -194,15 +199,24 @@ class WordNetLookup:
         return out
 
     def _lemma_names(self, pos: str, offset: int) -> tuple[str, ...]:
+        return self._synset(pos, offset)[0]
+
+    def _synset(self, pos: str, offset: int) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+        """A synset's lemma names as in its data file line, and each as (lower-cased, candidate):
+        ``_``/``-`` made spaces, lower-cased; names that hold a mask token left out."""
         key = ("a" if pos == "s" else pos, offset)
-        names = self._names.get(key)
-        if names is None:
+        hit = self._names.get(key)
+        if hit is None:
             data = self._data[key[0]]
-            cols = data[offset:data.find(b"\n", offset)].decode("utf-8").split("|", 1)[0].split()
-            n = int(cols[3], 16)  # offset lex_filenum ss_type w_cnt (word lex_id)*
-            names = self._names[key] = tuple(_ADJ_MARKER.sub("", c) if c.endswith(")") else c
-                                             for c in cols[4:4 + 2 * n:2])
-        return names
+            # offset lex_filenum ss_type w_cnt (word lex_id)* ...: split no further than the words
+            head = data[offset:data.find(b"\n", offset)].split(None, 4)
+            n = int(head[3], 16)
+            cols = head[4].split(None, 2 * n)[:2 * n:2]
+            names = [c.decode("utf-8") for c in cols]
+            names = tuple([_ADJ_MARKER.sub("", c) if c[-1] == ")" else c for c in names])
+            cands = [(c.lower(), c.replace("_", " ").replace("-", " ").lower()) for c in names]
+            hit = self._names[key] = (names, tuple([lc for lc in cands if "zqx" not in lc[1] or not _MASK_RE.search(lc[1])]))
+        return hit
 
     def synonyms(self, word: str, tag: str) -> tuple[str, ...]:
         """nlpaug's candidates for `word` tagged `tag`: lemmas of its synsets of compatible POS,
@@ -215,13 +229,13 @@ class WordNetLookup:
             poses = self._con2pos.get(tag, ())
             by_pos = (low, tuple(poses))  # tags of one WordNet POS share the answer
             hit = self._memo.get(by_pos)
-            if hit is None:
-                cands: list[str] = []
+            if hit is None:  # predict() for each POS, then cleaned and filtered
+                wn, out = self._wn, []
                 for pos in poses:
-                    cands += self.predict(low, pos)
-                cleaned = (c.replace("_", " ").replace("-", " ").lower() for c in cands if c.lower() != low)
-                hit = self._memo[by_pos] = tuple(c for c in cleaned
-                                                 if c != low and not ("zqx" in c and _MASK_RE.search(c)))
+                    for form in wn._morphy(low, pos, True):
+                        for offset in wn._lemma_pos_offset_map[form].get(pos, ()):
+                            out += [cl for lo, cl in self._synset(pos, offset)[1] if lo != low and cl != low]
+                hit = self._memo[by_pos] = tuple(out)
             self._memo[key] = hit
         return hit
 

@@ -30,7 +30,7 @@ from pydantic import Field
 from pipeline.augment.base import Augmenter, Edit
 from pipeline.augment.protect import ProtectedSpanLost, mask, unmask
 from pipeline.augment.wordnet_lookup import (DEFAULT_STOPWORDS, Token, WordNetLookup, align_case, aug_count,
-                                             match_tokens, record_rng, splice, tokenize)
+                                             match_tokens, record_rng, record_seed, splice, tokenize)
 from pipeline.config_base import Strict
 
 _SENTENCE_END = ".!?\n"
@@ -135,7 +135,7 @@ class SynonymAugmenter(_WordAugmenter):
         lk = self._lookup
         assert lk is not None
         out: list[Edit | None] = [None] * len(texts)
-        todo: list[tuple[int, str, list, list[re.Match], list[int]]] = []
+        todo: list[tuple[int, str, list, list[re.Match], list[int], list[str]]] = []
         flat: list[str] = []
         lengths: list[int] = []
         for k, text in enumerate(texts):
@@ -151,8 +151,8 @@ class SynonymAugmenter(_WordAugmenter):
             else:
                 masked, spans = text, []
             ms, words = match_tokens(masked)
-            todo.append((k, masked, spans, ms, words))
-            strs = [m.group() for m in ms]
+            strs = [m[0] for m in ms]
+            todo.append((k, masked, spans, ms, words, strs))
             flat += strs
             if "\n" in masked:  # each line is a sentence of its own
                 lines = [masked.count("\n", 0, m.start()) for m in ms]
@@ -162,24 +162,32 @@ class SynonymAugmenter(_WordAugmenter):
                 lengths.append(len(ms))
         tags = lk.tag_flat(flat, lengths)
         c, stop, at = self.config, self._stop, 0
-        for k, masked, spans, ms, words in todo:
+        rng = random.Random()
+        synonyms = lk.synonyms
+        for k, masked, spans, ms, words, strs in todo:
             tg = tags[at:at + len(ms)]
             at += len(ms)
-            pool = [i for i in words if tg[i] != "DT" and ms[i].group().lower() not in stop]
+            pool = [i for i in words if tg[i] != "DT" and strs[i].lower() not in stop]
             n = min(aug_count(len(ms), c.aug_p, c.aug_min, c.aug_max), len(pool))
-            rng = record_rng(texts[k], seeds[k])
-            pairs, edits = [], []
-            for i in sorted(rng.sample(pool, n)):
-                old = ms[i].group()
-                cands = lk.synonyms(old, tg[i])
-                if cands:
-                    new = align_case(old, rng.choice(cands))
-                    pairs.append([old, new])
-                    edits.append((ms[i].start(), ms[i].end(), new))
-            if not edits:
+            pairs, parts, last = [], [], 0
+            if n:  # (an empty sample draws nothing from the generator)
+                rng.seed(record_seed(texts[k], seeds[k]))
+                for i in sorted(rng.sample(pool, n)):
+                    old = strs[i]
+                    cands = synonyms(old, tg[i])
+                    if cands:
+                        new = rng.choice(cands)
+                        if old[:1].isupper() and old[1:].islower() and new.islower():  # align_case
+                            new = new[:1].upper() + new[1:]
+                        pairs.append([old, new])
+                        m = ms[i]
+                        parts += [masked[last:m.start()], new]  # splice(): in order, no overlaps
+                        last = m.end()
+            if not pairs:
                 out[k] = Edit.failed("no_candidates", swaps=0)
                 continue
-            edit = Edit(splice(masked, edits), {"swaps": len(pairs), "pairs": pairs})
+            parts.append(masked[last:])
+            edit = Edit("".join(parts), {"swaps": len(pairs), "pairs": pairs})
             if spans or "zqx" in edit.text:
                 out[k] = self._finish(masked, spans, edit)
             elif edit.text == masked:
