@@ -75,7 +75,11 @@ class BatchTagger:
                 ids, rows = pairs.setdefault(word, ([], []))
                 ids.append(self._id[tag])
                 rows.append(r)
-        self._pairs = pairs
+        # ... as one array of (tag id, row) runs: word -> its run's number, runs start at _pair_ptr
+        self._pair_run = {word: k for k, word in enumerate(pairs)}
+        self._pair_ptr = np.cumsum([0] + [len(ids) for ids, _ in pairs.values()])
+        self._pair_tag = np.array([t for ids, _ in pairs.values() for t in ids], dtype=np.int64)
+        self._pair_row = np.array([r for _, rows in pairs.values() for r in rows], dtype=np.int64)
         self._reset()
 
     @classmethod
@@ -102,16 +106,15 @@ class BatchTagger:
         keys = (suf, [w[:1] for w in words], norms, norms, nsuf, norms, norms, nsuf, norms)  # as _STATIC
         self._table[n:n + m, 0] = tag_ids
         for c, (name, k) in enumerate(zip(_STATIC, keys), 1):
-            self._table[n:n + m, c] = list(map(by[name].get, k, zero))
+            self._table[n:n + m, c] = np.fromiter(map(by[name].get, k, zero), dtype=np.int64, count=m)
         self._pair[n:n + m] = self._zero
-        us, ts, rs = [], [], []
-        for u, hit in enumerate(map(self._pairs.get, norms), n):
-            if hit:
-                us += [u] * len(hit[0])
-                ts += hit[0]
-                rs += hit[1]
-        if us:
-            self._pair[us, ts] = rs
+        runs = np.fromiter(map(self._pair_run.get, norms, repeat(-1)), dtype=np.int64, count=m)
+        words_hit = np.nonzero(runs >= 0)[0]
+        if len(words_hit):
+            start, end = self._pair_ptr[runs[words_hit]], self._pair_ptr[runs[words_hit] + 1]
+            lens = end - start
+            at = np.repeat(start - (np.cumsum(lens) - lens), lens) + np.arange(int(lens.sum()))
+            self._pair[np.repeat(words_hit + n, lens), self._pair_tag[at]] = self._pair_row[at]
         self._n = n + m
 
     def tag_sents(self, sents: list[list[str]]) -> list[list[str]]:

@@ -39,14 +39,6 @@ would you your yours yourself yourselves yes ok okay
 # Mask tokens first (never split them), then Treebank-style contractions, words, punctuation.
 _TOKEN_RE = re.compile(r"zqx\d+qz|\w+(?=n't\b)|n't\b|'(?:s|re|ve|ll|d|m)\b|\w+(?:-\w+)*|[^\w\s]", re.IGNORECASE)
 _WORD_RE = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*")
-# `_TOKEN_RE` with words told apart: group 1 is a token that `tokenize` calls a word, group 2 one
-# it calls a word unless a letter follows its apostrophe. Same tokens, same offsets: both match
-# only where `\w+(?:-\w+)*` matches, to the same end (at least two ASCII letters, not after a
-# letter or digit, i.e. a mask token, not before a word character or -\w). Group 1 can go first,
-# the most common token: it never matches where a mask token or a ``do``/``n't`` piece does.
-_W = r"(?<!\w)(?=[A-Za-z](?:[A-Za-z]|-[A-Za-z]))([A-Za-z]+(?:-[A-Za-z]+)*)"
-_FAST_RE = re.compile(rf"(?-i:{_W}(?![\w'\u2019]|-\w))|zqx\d+qz|\w+(?=n't\b)|n't\b|'(?:s|re|ve|ll|d|m)\b"
-                      rf"|(?-i:{_W}(?=['\u2019]))|\w+(?:-\w+)*|[^\w\s]", re.IGNORECASE)
 _LINE_RE = re.compile(r"[^\n]+")
 _MASK_RE = re.compile(r"zqx\d+qz")
 _ADJ_MARKER = re.compile(r"\([^()]*\)$")  # (a), (p), (ip) after an adjective lemma
@@ -239,10 +231,3 @@ class WordNetLookup:
             self._memo[key] = hit
         return hit
 
-
-def match_tokens(text: str) -> tuple[list[re.Match], list[int]]:
-    """`tokenize(text)` as regex matches (the same tokens, offsets and order) and the indices of
-    its words; line numbers left out (no token spans a newline). Several times faster."""
-    ms = list(_FAST_RE.finditer(text))
-    return ms, [i for i, m in enumerate(ms) if m.lastindex == 1
-                or (m.lastindex == 2 and not text[m.end() + 1:m.end() + 2].isalpha())]

@@ -22,21 +22,18 @@ from __future__ import annotations
 
 import gc
 import random
-import re
 from typing import Literal
 
 from pydantic import Field
 
 from pipeline.augment.base import Augmenter, Edit
 from pipeline.augment.protect import ProtectedSpanLost, mask, unmask
+from pipeline.augment.word_batch import prepare_batch
 from pipeline.augment.wordnet_lookup import (DEFAULT_STOPWORDS, Token, WordNetLookup, align_case, aug_count,
-                                             match_tokens, record_rng, record_seed, splice, tokenize)
+                                             record_rng, record_seed, splice, tokenize)
 from pipeline.config_base import Strict
 
 _SENTENCE_END = ".!?\n"
-# A character that every protected span (`protect._PATTERNS`) and every mask token contains:
-# a text without one is its own masked text, with no spans.
-_MAYBE_PROTECTED = re.compile(r"[`~@{%$<\d]|://|www\.")
 
 
 class SynonymConfig(Strict):
@@ -130,36 +127,11 @@ class SynonymAugmenter(_WordAugmenter):
             self._lookup = WordNetLookup.get(self.config.nltk_data)
 
     def _augment(self, texts: list[str], seeds: list[int]) -> list[Edit]:
-        """`_WordAugmenter._augment` with `tokenize` and `Token`s replaced by `match_tokens` (the
-        same tokens) and the batch tagged as one flat list: the same edits, several times faster."""
+        """`_WordAugmenter._augment` with `tokenize` and `Token`s replaced by regex matches (the
+        same tokens, `word_batch`) and the batch tagged as one flat list: the same edits, ~3x faster."""
         lk = self._lookup
         assert lk is not None
-        out: list[Edit | None] = [None] * len(texts)
-        todo: list[tuple[int, str, list, list[re.Match], list[int], list[str]]] = []
-        flat: list[str] = []
-        lengths: list[int] = []
-        for k, text in enumerate(texts):
-            if not text or not text.strip():
-                out[k] = Edit.failed("empty")
-                continue
-            if _MAYBE_PROTECTED.search(text):
-                try:
-                    masked, spans = mask(text)
-                except ValueError:
-                    out[k] = Edit.failed("unmaskable")
-                    continue
-            else:
-                masked, spans = text, []
-            ms, words = match_tokens(masked)
-            strs = [m[0] for m in ms]
-            todo.append((k, masked, spans, ms, words, strs))
-            flat += strs
-            if "\n" in masked:  # each line is a sentence of its own
-                lines = [masked.count("\n", 0, m.start()) for m in ms]
-                cuts = [i for i in range(1, len(ms)) if lines[i] != lines[i - 1]]
-                lengths += [b - a for a, b in zip([0, *cuts], [*cuts, len(ms)])]
-            else:
-                lengths.append(len(ms))
+        out, todo, flat, lengths = prepare_batch(texts)
         tags = lk.tag_flat(flat, lengths)
         c, stop, at = self.config, self._stop, 0
         rng = random.Random()

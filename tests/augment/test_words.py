@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 from collections import Counter
 from pathlib import Path
@@ -9,7 +10,10 @@ from pathlib import Path
 import pytest
 
 from pipeline.augment.nltk_data import NltkDataMissing, ensure_nltk_data, lexnames_text
-from pipeline.augment.wordnet_lookup import WordNetLookup, tokenize
+from pipeline.augment import batch_tagger
+from pipeline.augment.protect import mask, unmask
+from pipeline.augment.word_batch import match_tokens
+from pipeline.augment.wordnet_lookup import WordNetLookup, align_case, aug_count, record_rng, splice, tokenize
 from pipeline.augment.words import RandomWordAugmenter, RandomWordConfig, SynonymAugmenter, SynonymConfig
 
 LONG = ("The old farmer walked slowly across the green field before the storm arrived, and his tired dog "
@@ -30,6 +34,11 @@ def nltk_dir() -> Path:
 @pytest.fixture(scope="session")
 def lookup(nltk_dir: Path) -> WordNetLookup:
     return WordNetLookup.get(nltk_dir)
+
+
+_TRICKY = ["Don't stop; it's the DOGS' bowl and Mary\u2019s hat, isn't it?", "well-known state-of-the-art x-ray 3-D",
+           "Call 555-1234 or e-mail zqx-free folks_now at 10:30 (ok)", "Ünïcode wörds and K\u212aelvin ſtuff ² ½ Ⅷ",
+           "line one has words\nline two: more words\n\n  - a bullet's text", "A", "I", "--dash-- -lead trail- a--b"]
 
 
 def _cfg(nltk_dir: Path, **kw) -> dict:
@@ -61,6 +70,17 @@ def test_batch_tagger_and_lookup_equal_nltk_and_nlpaug(lookup: WordNetLookup) ->
     sents = [[t.text for t in tokenize(s)] for s in (LONG, PROTECTED, "I can't believe it's 2024 already!",
                                                       "Time flies like an arrow; fruit flies like a banana.")]
     assert lookup._tagger.tag_sents(sents) == [[t for _, t in ref.tag(s)] for s in sents]
+    # More sentences, in several batches (the word memo grows, then starts again when full).
+    more = [[t.text for t in tokenize(s)] for s in _TRICKY + [LONG.replace("the", w) for w in ("The", "a", "fast")]]
+    want = [[t for _, t in ref.tag(s)] for s in more]
+    assert lookup._tagger.tag_sents(more[:5]) == want[:5] and lookup._tagger.tag_sents(more) == want
+    fresh = batch_tagger.BatchTagger.from_nltk(ref)
+    old_max = batch_tagger._MEMO_MAX
+    try:
+        batch_tagger._MEMO_MAX = 60
+        assert [fresh.tag_sents([s])[0] for s in more] == want
+    finally:
+        batch_tagger._MEMO_MAX = old_max
     for word in ("ran", "geese", "bank", "happier", "well-known", "quickly", "fox", "went"):
         for pos in "nvasr":
             assert lookup.predict(word, pos) == lookup._model.predict(word, pos=pos), (word, pos)
@@ -169,3 +189,59 @@ def test_line_structure_kept(nltk_dir: Path) -> None:
                 RandomWordAugmenter(RandomWordConfig(action="swap", aug_p=0.5))):
         e = aug.augment([text], [5])[0]
         assert e.text is not None and e.text.count("\n") == 3 and "\n\n  - " in e.text
+
+
+def test_match_tokens_equal_tokenize() -> None:
+    pieces = ["a", "Ab", "xyz", "don", "n't", "N'T", "'s", "'", "\u2019", "-", "--", "_", "1", " ", "\n", "\t",
+              "zqx1qz", "é", "\u212a", "\u017f", "\u00b2", "\u00bd", "\u2167", "it", "'re", "\u2019ll", ".", "can"]
+    rnd = random.Random(0)
+    texts = _TRICKY + [LONG, PROTECTED, mask(PROTECTED)[0]] + [
+        "".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 25))) for _ in range(5000)]
+    n_words, before_apostrophe = 0, Counter()
+    for text in texts:
+        ref = tokenize(text)
+        ms, words = match_tokens(text)
+        assert [(m.start(), m.end(), m.group()) for m in ms] == [(t.start, t.end, t.text) for t in ref], text
+        assert words == [i for i, t in enumerate(ref) if t.word], text
+        n_words += len(words)
+        before_apostrophe.update(i in words for i, m in enumerate(ms) if m.lastindex == 2)
+    assert n_words > 1000 and before_apostrophe[True] > 50 and before_apostrophe[False] > 50
+
+
+def _reference_synonym_edits(aug: SynonymAugmenter, texts: list[str], seeds: list[int]) -> list:
+    """The synonym augmenter written plainly: Tokens, `tag_batch`, `splice`, `unmask`."""
+    lk, c, out = aug._lookup, aug.config, []
+    for text, seed in zip(texts, seeds):
+        if not text.strip():
+            out.append(("empty", None))
+            continue
+        masked, spans = mask(text)
+        toks = tokenize(masked)
+        tags = lk.tag_batch([toks])[0]
+        pool = [i for i, t in enumerate(toks) if t.word and t.text.lower() not in aug._stop and tags[i] != "DT"]
+        n = min(aug_count(len(toks), c.aug_p, c.aug_min, c.aug_max), len(pool))
+        rng, pairs, edits = record_rng(text, seed), [], []
+        for i in sorted(rng.sample(pool, n)):
+            cands = lk.synonyms(toks[i].text, tags[i])
+            if cands:
+                new = align_case(toks[i].text, rng.choice(cands))
+                pairs.append([toks[i].text, new])
+                edits.append((toks[i].start, toks[i].end, new))
+        if not edits:
+            out.append(("no_candidates", None))
+        elif splice(masked, edits) == masked:
+            out.append(("no_change", None))
+        else:
+            out.append((None, unmask(splice(masked, edits), spans), pairs))
+    return out
+
+
+def test_synonym_edits_equal_the_plain_reference(nltk_dir: Path) -> None:
+    texts = _TRICKY + [LONG, PROTECTED, "", "Quick brown foxes jumped over lazy dogs.\nThey ran away happily."] * 2
+    for p in (0.1, 0.5, 1.0):
+        aug = SynonymAugmenter(SynonymConfig(**_cfg(nltk_dir, aug_p=p, aug_max=None)))
+        seeds = list(range(len(texts)))
+        got = [(e.reason, e.text, e.params["pairs"]) if e.text is not None else (e.reason, None)
+               for e in aug.augment(texts, seeds)]
+        assert got == _reference_synonym_edits(aug, texts, seeds)
+        assert sum(g[0] is None for g in got) >= len(texts) // 2
