@@ -51,20 +51,12 @@ def clean_task(ctx: RunContext, collected: StageOutput) -> StageOutput:
 
 @task(name="dedup", cache_policy=NO_CACHE, persist_result=False)
 def dedup_task(ctx: RunContext, cleaned: StageOutput) -> StageOutput:
-    out = step_dedup(ctx, cleaned)
-    for name, level_out in ctx.outputs.items():
-        if name.startswith("dedup_"):
-            _logged(level_out)
-    return out
+    return _logged_stages(ctx, "dedup_", step_dedup(ctx, cleaned))
 
 
 @task(name="augment", cache_policy=NO_CACHE, persist_result=False)  # seeded: a retry makes the same
 def augment_task(ctx: RunContext, deduped: StageOutput) -> StageOutput:
-    out = step_augment(ctx, deduped)
-    for name, stage_out in ctx.outputs.items():
-        if name.startswith("augment_"):
-            _logged(stage_out)
-    return out
+    return _logged_stages(ctx, "augment_", step_augment(ctx, deduped))
 
 
 @task(name="split", cache_policy=NO_CACHE, persist_result=False)
@@ -87,6 +79,14 @@ def _logged_models(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         get_run_logger().info("model %s/%s on data %s (train %d): %s", r["task"], r["variant"],
                               r["data_version"][:12], r["n_train"], r["metrics"])
     return rows
+
+
+def _logged_stages(ctx: RunContext, prefix: str, out: StageOutput) -> StageOutput:
+    """Log every stage a step ran (its name starts with `prefix`); returns the step's output."""
+    for name, stage_out in ctx.outputs.items():
+        if name.startswith(prefix):
+            _logged(stage_out)
+    return out
 
 
 def _logged(out: StageOutput) -> StageOutput:

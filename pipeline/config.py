@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from pipeline.augment.config import AugmentConfig
-from pipeline.config_base import Strict, require_unique
+from pipeline.config_base import Strict, Threshold, require_unique
 from pipeline.dedup.config import DedupConfig
 from pipeline.experiments.config import AblationConfig, TrainTask
 from pipeline.split.config import SplitConfig
@@ -88,20 +88,6 @@ class NormalizeConfig(Strict):
     strip_control: bool = Field(default=True, description="drop control characters except tab and newline")
     collapse_whitespace: bool = Field(default=True, description="collapse spaces, keep up to 2 newlines (not code)")
     strip_html: bool = Field(default=False, description="replace HTML with its text (not code)")
-
-
-class Threshold(Strict):
-    """A filter's switch and bounds; the score is computed and kept whether or not it decides."""
-
-    enabled: bool = True
-    min: float | None = None
-    max: float | None = None
-
-    @model_validator(mode="after")
-    def _ordered(self) -> "Threshold":
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"min {self.min} > max {self.max}")
-        return self
 
 
 def _t(min: float | None = None, max: float | None = None, enabled: bool = True) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 
 class Strict(BaseModel):
@@ -14,3 +14,17 @@ def require_unique(names: list[str], what: str) -> None:
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise ValueError(f"{what} names must be unique; repeated: {dup}")
+
+
+class Threshold(Strict):
+    """A filter's switch and bounds; the score is computed and kept whether or not it decides."""
+
+    enabled: bool = True
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Threshold":
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} > max {self.max}")
+        return self

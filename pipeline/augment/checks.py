@@ -10,15 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.augment.candidates import Candidate
+from pipeline.augment.code_ops import parses as _parses
 from pipeline.augment.config import CodeGates, LabelGate
-
-
-def _parses(source: str) -> bool:
-    try:
-        ast.parse(source)
-    except (SyntaxError, ValueError):
-        return False
-    return True
 
 
 def _prefix(parent: dict[str, Any]) -> str:

@@ -27,7 +27,7 @@ class CodeParams(Strict):
     rename_parameters: bool = False  # keyword callers depend on parameter names: off by default
 
 
-def _parses(source: str) -> bool:
+def parses(source: str) -> bool:
     try:
         ast.parse(source)
     except (SyntaxError, ValueError):
@@ -38,8 +38,8 @@ def _parses(source: str) -> bool:
 def with_context(code: str, prompt: str | None, edit: Callable[[str], tuple[str, dict[str, Any]]]) -> Edit:
     """Apply `edit` to the code, or to prompt + code when the code is a bare body."""
     prefix = ""
-    if not _parses(code):
-        if prompt and _parses(prompt + code):
+    if not parses(code):
+        if prompt and parses(prompt + code):
             prefix = prompt
         else:
             return Edit.failed("unparsable")

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from pipeline.config_base import Strict, require_unique
+from pipeline.config_base import Strict, Threshold, require_unique
 from pipeline.records import CONTENT_FIELDS
 
 Kind = Literal["classification", "instruction", "code"]
@@ -81,21 +81,7 @@ class AugmenterConfig(Strict):
         return getattr(import_module(module), model).model_validate(params)
 
 
-class Band(Strict):
-    """A gate on one score: candidates outside [min, max] are rejected."""
-
-    enabled: bool = True
-    min: float | None = None
-    max: float | None = None
-
-    @model_validator(mode="after")
-    def _ordered(self) -> "Band":
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"min {self.min} > max {self.max}")
-        return self
-
-
-class TextBand(Band):
+class TextBand(Threshold):
     kinds: list[Kind] = Field(default_factory=lambda: ["classification", "instruction"],
                               description="code is gated by its own checks (parses, alpha-equivalence, tests):"
                               " a restored docstring may well double a function's length")

@@ -57,6 +57,29 @@ def mask(text: str) -> tuple[str, list[Span]]:
     return "".join(out), spans
 
 
+# A character that every protected span (see _PATTERNS) and every mask token contains: a text
+# without one is its own masked text, with no spans.
+_MAYBE_PROTECTED = re.compile(r"[`~@{%$<\d]|://|www\.")
+
+
+def mask_batch(texts: list[str]) -> tuple[list[str | None], list[tuple[int, str, list[Span]]]]:
+    """Per text, why it cannot be augmented (`empty`, `unmaskable`) or None; and (index, masked
+    text, spans) of the others, in order."""
+    reasons: list[str | None] = [None] * len(texts)
+    ready: list[tuple[int, str, list[Span]]] = []
+    for k, text in enumerate(texts):
+        if not text or not text.strip():
+            reasons[k] = "empty"
+        elif not _MAYBE_PROTECTED.search(text):
+            ready.append((k, text, []))
+        else:
+            try:
+                ready.append((k, *mask(text)))
+            except ValueError:
+                reasons[k] = "unmaskable"
+    return reasons, ready
+
+
 def unmask(text: str, spans: list[Span]) -> str:
     """Put the spans back; each token must appear exactly once (order may change: a word swap)."""
     found = [int(m.group(1)) for m in _TOKEN_RE.finditer(text)]

@@ -27,7 +27,7 @@ from typing import Literal
 from pydantic import Field
 
 from pipeline.augment.base import Augmenter, Edit
-from pipeline.augment.protect import ProtectedSpanLost, Span, mask, unmask
+from pipeline.augment.protect import ProtectedSpanLost, Span, mask_batch, unmask
 from pipeline.config_base import Strict
 
 
@@ -110,22 +110,11 @@ class BackTranslator(Augmenter):
             raise ValueError(f"{len(texts)} texts but {len(seeds)} seeds")
         self.setup()
         forward, backward = self._translators  # type: ignore[misc]
-        edits: list[Edit | None] = [None] * len(texts)
-        todo: list[int] = []
-        masked: list[str] = []
-        spans: list[list[Span]] = []
-        for i, text in enumerate(texts):
-            if not text.strip():
-                edits[i] = Edit.failed("empty")
-                continue
-            try:
-                m, s = mask(text)
-            except ValueError:
-                edits[i] = Edit.failed("unmaskable")
-                continue
-            todo.append(i)
-            masked.append(m)
-            spans.append(s)
+        reasons, ready = mask_batch(texts)
+        edits: list[Edit | None] = [None if r is None else Edit.failed(r) for r in reasons]
+        todo = [k for k, _, _ in ready]
+        masked = [m for _, m, _ in ready]
+        spans = [s for _, _, s in ready]
         if todo:
             there = forward.run(masked)
             back = backward.run(there.texts)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from pipeline.augment.base import Edit
-from pipeline.augment.protect import mask
+from pipeline.augment.protect import mask_batch
 
 # `_TOKEN_RE` with words told apart: group 1 is a token that `tokenize` calls a word, group 2 one
 # it calls a word unless a letter follows its apostrophe. Same tokens, same offsets: both match
@@ -20,9 +20,6 @@ from pipeline.augment.protect import mask
 _W = r"(?<!\w)(?=[A-Za-z](?:[A-Za-z]|-[A-Za-z]))([A-Za-z]+(?:-[A-Za-z]+)*)"
 _FAST_RE = re.compile(rf"(?-i:{_W}(?![\w'\u2019]|-\w))|zqx\d+qz|\w+(?=n't\b)|n't\b|'(?:s|re|ve|ll|d|m)\b"
                       rf"|(?-i:{_W}(?=['\u2019]))|\w+(?:-\w+)*|[^\w\s]", re.IGNORECASE)
-# A character that every protected span (`protect._PATTERNS`) and every mask token contains:
-# a text without one is its own masked text, with no spans.
-_MAYBE_PROTECTED = re.compile(r"[`~@{%$<\d]|://|www\.")
 
 
 def match_tokens(text: str) -> tuple[list[re.Match], list[int]]:
@@ -39,22 +36,12 @@ def prepare_batch(texts: list[str]) -> tuple[list[Edit | None], list[tuple], lis
     """Failed edits (empty, unmaskable) by position, None elsewhere; (index, masked text, spans,
     matches, word indices, token strings) of the others; all their tokens; sentence lengths
     (each line of a text is a sentence, as `WordNetLookup.tag_batch` has it)."""
-    out: list[Edit | None] = [None] * len(texts)
+    reasons, ready = mask_batch(texts)
+    out: list[Edit | None] = [None if r is None else Edit.failed(r) for r in reasons]
     todo: list[tuple[int, str, list, list[re.Match], list[int], list[str]]] = []
     flat: list[str] = []
     lengths: list[int] = []
-    for k, text in enumerate(texts):
-        if not text or not text.strip():
-            out[k] = Edit.failed("empty")
-            continue
-        if _MAYBE_PROTECTED.search(text):
-            try:
-                masked, spans = mask(text)
-            except ValueError:
-                out[k] = Edit.failed("unmaskable")
-                continue
-        else:
-            masked, spans = text, []
+    for k, masked, spans in ready:
         ms, words = match_tokens(masked)
         strs = [m[0] for m in ms]
         todo.append((k, masked, spans, ms, words, strs))

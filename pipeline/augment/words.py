@@ -27,7 +27,7 @@ from typing import Literal
 from pydantic import Field
 
 from pipeline.augment.base import Augmenter, Edit
-from pipeline.augment.protect import ProtectedSpanLost, mask, unmask
+from pipeline.augment.protect import ProtectedSpanLost, mask_batch, unmask
 from pipeline.augment.word_batch import prepare_batch
 from pipeline.augment.wordnet_lookup import (DEFAULT_STOPWORDS, Token, WordNetLookup, align_case, aug_count,
                                              record_rng, record_seed, splice, tokenize)
@@ -81,18 +81,9 @@ class _WordAugmenter(Augmenter):
                 gc.enable()
 
     def _augment(self, texts: list[str], seeds: list[int]) -> list[Edit]:
-        out: list[Edit | None] = [None] * len(texts)
-        todo: list[tuple[int, str, list, list[Token]]] = []
-        for k, text in enumerate(texts):
-            if not text or not text.strip():
-                out[k] = Edit.failed("empty")
-                continue
-            try:
-                masked, spans = mask(text)
-            except ValueError:
-                out[k] = Edit.failed("unmaskable")
-                continue
-            todo.append((k, masked, spans, tokenize(masked)))
+        reasons, ready = mask_batch(texts)
+        out: list[Edit | None] = [None if r is None else Edit.failed(r) for r in reasons]
+        todo = [(k, masked, spans, tokenize(masked)) for k, masked, spans in ready]
         # One tagging pass for the batch (tags depend on a line's tokens only, not on the batch).
         tags = self._lookup.tag_batch([t[3] for t in todo]) if self._needs_tags() and todo else [None] * len(todo)
         for (k, masked, spans, toks), tg in zip(todo, tags):
