@@ -44,6 +44,8 @@ def config_dict(d: Path) -> dict:
              "fields": {"prompt": "q", "response": "a"}},
             {"name": "reviews", "kind": "classification", "format": "csv", "path": str(d / "reviews.csv")},
         ],
+        "augment": {"enabled": True, "augmenters": [{"method": "random_swap", "kinds": ["classification"]}],
+                    "gates": {"similarity": {"enabled": False}}},
     }
 
 
@@ -59,10 +61,10 @@ def test_flow_runs_and_publishes_stage_counts(first_run):
     d, state = first_run
     assert state.is_completed(), state.message
     summary = state.result()
-    stages = ["collect", "clean", "dedup_exact", "dedup_near", "dedup_semantic", "split"]
+    stages = ["collect", "clean", "dedup_exact", "dedup_near", "dedup_semantic", "augment_random_swap", "split"]
     assert list(summary["stages"]) == stages
     for name, s in summary["stages"].items():
-        assert s["in"] == s["kept"] + s["rejected"], name
+        assert s["in"] + s["generated"] == s["kept"] + s["rejected"], name
         assert sum(s["rejected_by_reason"].values()) == s["rejected"]
         assert Path(s["path"]).is_dir() and not s["reused"]
     collect = summary["stages"]["collect"]
@@ -71,7 +73,10 @@ def test_flow_runs_and_publishes_stage_counts(first_run):
     # The 12 "sort a list of n numbers" answers differ in one number: near duplicates, one kept.
     near = summary["stages"]["dedup_near"]
     assert near["rejected_by_reason"] == {"near_duplicate": near["rejected"]} and near["rejected"] >= 5
-    assert summary["stages"]["split"]["in"] == summary["stages"]["dedup_semantic"]["kept"]
+    swap = summary["stages"]["augment_random_swap"]
+    assert swap["in"] == summary["stages"]["dedup_semantic"]["kept"] and swap["generated"] > 0
+    assert swap["kept"] > swap["in"]  # some word swaps passed the gates
+    assert summary["stages"]["split"]["in"] == swap["kept"]
 
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(
