@@ -710,6 +710,13 @@ class Builder:
                 continue
             keys.add(k)
             picked.append((i, j, ca, cb))
+        self.add_dissimilar(picked, want, category,
+                            lambda i, j, r: self.add(self.texts[i], self.texts[j], False, category, r=r), own)
+
+    def add_dissimilar(self, picked: list[tuple[int, int, str, str]], want: int, category: str,
+                       add_pair: Callable[[int, int, float], bool],
+                       own: Callable[[int, int, float], float] | None = None) -> None:
+        """Score the picked pairs; exclude those too alike to be negatives, add up to `want` others."""
         rs = ratios([(ca, cb) for _, _, ca, cb in picked])
         made = 0
         for (i, j, _, _), r in zip(picked, rs):
@@ -720,7 +727,7 @@ class Builder:
             if r >= NONDUP_RATIO:
                 self.exclude(f"{category} ratio>=0.5", self.texts[i], self.texts[j], r)
                 continue
-            made += self.add(self.texts[i], self.texts[j], False, category, r=r)
+            made += add_pair(i, j, r)
 
     def shared_boilerplate(self, eligible: list[int]) -> None:
         """Two different records with the same added boilerplate (negatives)."""
@@ -734,18 +741,14 @@ class Builder:
             if len(cands) >= want * 2:
                 break
             cands.append((i, j, ca, cb))
-        rs = ratios([(ca, cb) for _, _, ca, cb in cands])
-        made = 0
-        for (i, j, _, _), r in zip(cands, rs):
-            if made >= want:
-                break
-            if r >= NONDUP_RATIO:
-                self.exclude("neg:shared-boilerplate ratio>=0.5", self.texts[i], self.texts[j], r)
-                continue
+
+        def with_boilerplate(i: int, j: int, r: float) -> bool:
             where, bp = boilerplate_for(self.source, self.rng)
             fa = apply_boilerplate(self.source, self.recs[i].fields, where, bp)
             fb = apply_boilerplate(self.source, self.recs[j].fields, where, bp)
-            made += self.add(self.text(fa), self.text(fb), False, "neg:shared-boilerplate", r=r)
+            return self.add(self.text(fa), self.text(fb), False, "neg:shared-boilerplate", r=r)
+
+        self.add_dissimilar(cands, want, "neg:shared-boilerplate", with_boilerplate)
 
     def random_pairs(self, pool: list[int], n: int) -> Iterable[tuple[int, int, str, str]]:
         for _ in range(n):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import re
+from abc import abstractmethod
 from typing import Any, Callable, ClassVar
 
 import libcst as cst
@@ -68,8 +69,9 @@ class _CodeAugmenter(Augmenter):
     def augment_records(self, codes: list[str], prompts: list[str | None], seeds: list[int]) -> list[Edit]:
         return [with_context(c, p, lambda src, s=s, p=p: self.edit(src, s, p)) for c, p, s in zip(codes, prompts, seeds)]
 
+    @abstractmethod
     def edit(self, source: str, seed: int, prompt: str | None) -> tuple[str, dict[str, Any]]:
-        raise NotImplementedError
+        """The edited source and the edit's params (`_unchanged`: the reason when nothing changed)."""
 
 
 class RenameAugmenter(_CodeAugmenter):

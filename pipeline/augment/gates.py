@@ -98,6 +98,8 @@ class DuplicateIndex:
     def freeze(self) -> None:
         if self._sigs:
             self.sigs = np.concatenate(self._sigs)
+        # The dataset's band keys once, not again for every batch of candidates.
+        self._indexed = self.level.index(self.sigs) if len(self.sigs) else None
         self._kinds, self._groups = np.asarray(self.kinds, dtype=object), np.asarray(self.groups, dtype=object)
 
     def score(self, cands: list[Candidate]) -> None:
@@ -109,9 +111,9 @@ class DuplicateIndex:
             of = self.exact.get(content_key(c.record["kind"], t)) if t is not None else None
             if of is not None:
                 c.scores.update(duplicate="exact", duplicate_of=of, duplicate_similarity=1.0)
-        if not len(self.sigs):
+        if self._indexed is None:
             return
-        pairs, sims = self.level.cross(self.level.features(texts, [None] * len(texts)), self.sigs)
+        pairs, sims = self.level.cross_indexed(self.level.features(texts, [None] * len(texts)), self._indexed)
         best: dict[int, tuple[float, int]] = {}
         for (i, j), s in zip(pairs.tolist(), sims.tolist()):
             c = todo[i]

@@ -180,11 +180,21 @@ class NearLevel(Level):
         return cand[sims >= t], sims[sims >= t]
 
     def cross(self, a, b):
+        return self.cross_indexed(a, self.index(b))
+
+    def index(self, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """b's valid rows and their band keys, for repeated `cross_indexed` calls against b."""
+        from pipeline.dedup.lsh import band_keys
+
+        vb = np.flatnonzero(self.valid(b))
+        return b, vb, band_keys(b[vb], self.bands, self.rows)
+
+    def cross_indexed(self, a: np.ndarray, indexed: tuple[np.ndarray, np.ndarray, np.ndarray]) -> Pairs:
         from pipeline.dedup.lsh import band_keys, cross_candidate_pairs, estimated_jaccard
 
-        va, vb = np.flatnonzero(self.valid(a)), np.flatnonzero(self.valid(b))
-        cand = cross_candidate_pairs(band_keys(a[va], self.bands, self.rows), band_keys(b[vb], self.bands, self.rows),
-                                     self.config.max_bucket)
+        b, vb, b_keys = indexed
+        va = np.flatnonzero(self.valid(a))
+        cand = cross_candidate_pairs(band_keys(a[va], self.bands, self.rows), b_keys, self.config.max_bucket)
         cand = np.stack([va[cand[:, 0]], vb[cand[:, 1]]], axis=1) if len(cand) else cand.reshape(0, 2)
         sims = estimated_jaccard(a, b, cand)
         ok = sims >= self.config.threshold

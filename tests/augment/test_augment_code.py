@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -85,26 +86,32 @@ class _BreakConstant(RenameAugmenter):
 
     def edit(self, source, seed, prompt):
         new, params = super().edit(source, seed, prompt)
-        return new.replace("0", "1", 1), params
+        return re.sub(r"(?<![\w.])0(?![\w.])", "1", new, count=1), params  # the literal 0, not x0
 
 
 def test_gates_catch_a_meaning_change(humaneval):
-    parent = next(r for r in humaneval if "0" in r["code"])
     spec = AugmenterConfig(method="rename_identifiers")
-    for augmenter, expect_alpha in ((RenameAugmenter(), True), (_BreakConstant(), False)):
-        edit = augmenter.augment_records([parent["code"]], [parent["prompt"]], [3])[0]
-        if edit.text is None:
-            pytest.skip("this problem has nothing to rename")
-        c = Candidate(parent, spec, 0, 3, ["code"], record={**parent, "code": edit.text})
-        score_code([c], CodeGates())
-        assert c.scores["alpha_equivalent"] is expect_alpha
-        if expect_alpha:
-            assert c.scores["tests_passed"] is True
-    # Without the alpha gate the tests still catch it (or the change was harmless).
-    bad = _BreakConstant().augment_records([parent["code"]], [parent["prompt"]], [3])[0]
-    c = Candidate(parent, spec, 0, 3, ["code"], record={**parent, "code": bad.text})
-    score_code([c], CodeGates(alpha_equivalent=False))
-    assert "tests_passed" in c.scores
+    # Problems whose solution has locals to rename and a "0" the broken augmenter can reach
+    # (one in the prompt's docstring would change the prompt: that candidate fails earlier).
+    def edits(r):
+        return [a.augment_records([r["code"]], [r["prompt"]], [3])[0].text for a in (RenameAugmenter(), _BreakConstant())]
+
+    parents = [r for r in humaneval if None not in (e := edits(r)) and e[0] != e[1]]
+    assert len(parents) >= 3
+    caught_by_tests = 0
+    for parent in parents:
+        good = RenameAugmenter().augment_records([parent["code"]], [parent["prompt"]], [3])[0]
+        bad = _BreakConstant().augment_records([parent["code"]], [parent["prompt"]], [3])[0]
+        ok = Candidate(parent, spec, 0, 3, ["code"], record={**parent, "code": good.text})
+        wrong = Candidate(parent, spec, 0, 3, ["code"], record={**parent, "code": bad.text})
+        score_code([ok, wrong], CodeGates())
+        assert ok.scores["alpha_equivalent"] is True and ok.scores["tests_passed"] is True
+        assert wrong.scores["alpha_equivalent"] is False and "tests_passed" not in wrong.scores
+        # Without the alpha gate the record's own tests judge the change.
+        unchecked = Candidate(parent, spec, 0, 3, ["code"], record={**parent, "code": bad.text})
+        score_code([unchecked], CodeGates(alpha_equivalent=False))
+        caught_by_tests += unchecked.scores["tests_passed"] is False
+    assert caught_by_tests >= 1
 
 
 def test_unparsable_code_is_a_rejected_candidate_not_an_error(tmp_path):
