@@ -160,3 +160,27 @@ def _alive(pid: int) -> bool:
             return f.read().split()[2] != "Z"
     except OSError:
         return True
+
+
+CREDENTIALS = "credentials.json"
+
+
+def local_server(data_dir: str | Path, port: int = 8080) -> LabelStudioServer:
+    """A server for `data_dir` with credentials from $CURATE_LS_USERNAME / _PASSWORD / _TOKEN, or,
+    where unset, ones generated once and kept in the data directory (mode 0600), never printed."""
+    import secrets
+
+    data_dir = Path(data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / CREDENTIALS
+    saved = json.loads(path.read_text()) if path.is_file() else {}
+    creds = {
+        "username": os.environ.get("CURATE_LS_USERNAME") or saved.get("username") or "admin@curate.local",
+        "password": os.environ.get("CURATE_LS_PASSWORD") or saved.get("password") or secrets.token_urlsafe(16),
+        "token": os.environ.get("CURATE_LS_TOKEN") or saved.get("token") or secrets.token_hex(20),
+    }
+    if creds != saved:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(creds, f)
+    return LabelStudioServer(data_dir / "data", port=port, **creds)

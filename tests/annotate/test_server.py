@@ -58,3 +58,23 @@ def test_a_taken_port_is_a_clear_error(server, tmp_path):
                                  port=s.getsockname()[1])
         with pytest.raises(ServerError, match="taken"):
             busy.start()
+
+
+def test_cli_up_status_down_with_generated_credentials(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    port, data = str(free_port()), str(tmp_path / "ls")
+    cli = [sys.executable, "-m", "pipeline.cli", "labelstudio"]
+    up = subprocess.run([*cli, "up", "--data-dir", data, "--port", port], capture_output=True, text=True)
+    try:
+        assert up.returncode == 0, up.stderr[-2000:]
+        creds = json.loads((tmp_path / "ls" / "credentials.json").read_text())
+        assert (tmp_path / "ls" / "credentials.json").stat().st_mode & 0o077 == 0
+        assert creds["token"] not in up.stdout + up.stderr and creds["password"] not in up.stdout + up.stderr
+        assert subprocess.run([*cli, "status", "--data-dir", data, "--port", port]).returncode == 0
+    finally:
+        down = subprocess.run([*cli, "down", "--data-dir", data, "--port", port], capture_output=True, text=True)
+    assert "stopped" in down.stdout
+    assert subprocess.run([*cli, "status", "--data-dir", data, "--port", port]).returncode == 1
