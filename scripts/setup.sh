@@ -32,5 +32,12 @@ if [ ! -f /usr/share/wordnet/index.sense ]; then
   apt-get update -qq && apt-get install -y -qq --no-install-recommends wordnet-base wordnet-sense-index
 fi
 .venv/bin/python -m pipeline.augment.nltk_data >/dev/null
+# The Label Studio server in its own venv: it pins python-json-logger and redis versions that
+# Prefect cannot share (see pipeline/annotate/server.py).
+if [ ! -x .venv-labelstudio/bin/label-studio ]; then
+  "$PY" -m venv .venv-labelstudio
+  .venv-labelstudio/bin/python -m pip install -q --upgrade pip
+  .venv-labelstudio/bin/python -m pip install -q label-studio==1.23.2
+fi
 .venv/bin/curate demo-data >/dev/null
 echo "setup complete: .venv ready, demo data in ${CURATE_DATA_HOME:-$HOME/.cache/curate/data}"

@@ -1,0 +1,80 @@
+"""A real Label Studio server started by the tests: health, token, restart on the same data."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.annotate.server import LabelStudioServer, ServerError, free_port
+
+TOKEN = "curate-test-token-123"
+CONFIG = ('<View><Text name="text" value="$text"/><Choices name="label" toName="text">'
+          '<Choice value="a"/><Choice value="b"/></Choices></View>')
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    s = LabelStudioServer(tmp_path_factory.mktemp("ls") / "data", username="admin@curate.local",
+                          password="curate-pass-1", token=TOKEN, port=free_port())
+    with s:
+        yield s
+
+
+def test_server_is_healthy_and_takes_the_token(server):
+    from label_studio_sdk import LabelStudio
+
+    client = LabelStudio(base_url=server.url, api_key=TOKEN)
+    project = client.projects.create(title="curate test", label_config=CONFIG)
+    assert project.id in [p.id for p in client.projects.list()]
+
+
+def test_a_wrong_token_is_refused(server):
+    from label_studio_sdk import LabelStudio
+    from label_studio_sdk.core.api_error import ApiError
+
+    with pytest.raises(ApiError) as err:
+        LabelStudio(base_url=server.url, api_key="wrong-token-xyz").projects.create(title="nope", label_config=CONFIG)
+    assert err.value.status_code == 401
+
+
+def test_restart_keeps_data_and_token(server):
+    from label_studio_sdk import LabelStudio
+
+    before = [p.id for p in LabelStudio(base_url=server.url, api_key=TOKEN).projects.list()]
+    assert server.stop() and not server.healthy()
+    server.start()
+    assert [p.id for p in LabelStudio(base_url=server.url, api_key=TOKEN).projects.list()] == before
+
+
+def test_a_taken_port_is_a_clear_error(server, tmp_path):
+    other = LabelStudioServer(tmp_path / "d", username="a@b.c", password="p" * 8, token="t" * 8, port=server.port)
+    other.executable = server.executable
+    assert other.healthy()  # the healthy server on that port is reused, not started twice
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        busy = LabelStudioServer(tmp_path / "e", username="a@b.c", password="p" * 8, token="t" * 8,
+                                 port=s.getsockname()[1])
+        with pytest.raises(ServerError, match="taken"):
+            busy.start()
+
+
+def test_cli_up_status_down_with_generated_credentials(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    port, data = str(free_port()), str(tmp_path / "ls")
+    cli = [sys.executable, "-m", "pipeline.cli", "labelstudio"]
+    up = subprocess.run([*cli, "up", "--data-dir", data, "--port", port], capture_output=True, text=True)
+    try:
+        assert up.returncode == 0, up.stderr[-2000:]
+        creds = json.loads((tmp_path / "ls" / "credentials.json").read_text())
+        assert (tmp_path / "ls" / "credentials.json").stat().st_mode & 0o077 == 0
+        assert creds["token"] not in up.stdout + up.stderr and creds["password"] not in up.stdout + up.stderr
+        assert subprocess.run([*cli, "status", "--data-dir", data, "--port", port]).returncode == 0
+    finally:
+        down = subprocess.run([*cli, "down", "--data-dir", data, "--port", port], capture_output=True, text=True)
+    assert "stopped" in down.stdout
+    assert subprocess.run([*cli, "status", "--data-dir", data, "--port", port]).returncode == 1
