@@ -17,8 +17,8 @@ from prefect.cache_policies import NO_CACHE
 from pipeline.config import ConfigError, PipelineConfig, load_config, parse_config, resolve_paths
 from pipeline.progress import rich_progress
 from pipeline.runner import (
-    RunContext, pipeline_run, step_ablation, step_augment, step_clean, step_collect, step_dedup, step_split,
-    step_train,
+    RunContext, pipeline_run, step_ablation, step_annotate, step_augment, step_clean, step_collect, step_dedup,
+    step_split, step_train,
 )
 from pipeline.store import StageOutput
 
@@ -57,6 +57,12 @@ def dedup_task(ctx: RunContext, cleaned: StageOutput) -> StageOutput:
 @task(name="augment", cache_policy=NO_CACHE, persist_result=False)  # seeded: a retry makes the same
 def augment_task(ctx: RunContext, deduped: StageOutput) -> StageOutput:
     return _logged_stages(ctx, "augment_", step_augment(ctx, deduped))
+
+
+@task(name="annotate", cache_policy=NO_CACHE, persist_result=False)
+def annotate_task(ctx: RunContext, augmented: StageOutput) -> StageOutput:
+    out = step_annotate(ctx, augmented)
+    return _logged(out) if "annotate" in ctx.outputs else out
 
 
 @task(name="split", cache_policy=NO_CACHE, persist_result=False)
@@ -124,8 +130,9 @@ def curation_flow(config_path: str | None = None, config: dict[str, Any] | None 
         cleaned = clean_task(ctx, collected)
         deduped = dedup_task(ctx, cleaned)
         augmented = augment_task(ctx, deduped)  # with augment disabled, passes the dedup output on
-        split = split_task(ctx, augmented)
-        models = train_task(ctx, augmented, split) if cfg.train else []
+        annotated = annotate_task(ctx, augmented)  # pulled annotations applied, when enabled
+        split = split_task(ctx, annotated)
+        models = train_task(ctx, annotated, split) if cfg.train else []
         if cfg.ablation is not None:
             models += ablation_task(ctx)
     summary = summarize(ctx, models)

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from pipeline.annotate.config import AnnotateConfig
 from pipeline.augment.config import AugmentConfig
 from pipeline.config_base import Strict, Threshold, require_unique
 from pipeline.dedup.config import DedupConfig
@@ -158,6 +159,7 @@ class PipelineConfig(Strict):
     clean: CleanConfig = Field(default_factory=CleanConfig)
     dedup: DedupConfig = Field(default_factory=DedupConfig)
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
+    annotate: AnnotateConfig = Field(default_factory=AnnotateConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)
     train: list[TrainTask] = Field(default_factory=list, description="models to train on the split data")
     ablation: AblationConfig | None = Field(default=None, description="train every task on each data variant")

@@ -118,6 +118,24 @@ def step_augment(ctx: RunContext, source: StageOutput) -> StageOutput:
     return source
 
 
+def step_annotate(ctx: RunContext, source: StageOutput) -> StageOutput:
+    """Pulled annotations applied (stage `annotate`) when enabled and any were pulled; `annotate`
+    names the output, or the input when there is nothing to apply."""
+    last = next((k for k, v in ctx.outputs.items() if v is source), "augment")
+    config = ctx.config.annotate
+    if config.enabled:
+        from pipeline.annotate.apply import apply_annotations
+        from pipeline.annotate.sync import existing_stores
+
+        stores = existing_stores(ctx.config.run.out_dir, config)
+        if stores:
+            source = ctx.record("annotate", apply_annotations(
+                source, stores, ctx.store, config.merge_rule, config.min_annotators, ctx.config.run.batch_size))
+            last = "annotate"
+    ctx.aliases["annotate"] = last
+    return source
+
+
 def _cache_dir(ctx: RunContext) -> Path:
     return Path(ctx.config.run.cache_dir or Path(ctx.config.run.out_dir) / "cache")
 
@@ -190,7 +208,7 @@ def pipeline_run(config: PipelineConfig, progress: ProgressFactory | None = None
         finish_run(ctx)
 
 
-STEPS = ("collect", "clean", "dedup", "augment", "split", "train", "ablation")
+STEPS = ("collect", "clean", "dedup", "augment", "annotate", "split", "train", "ablation")
 
 
 def run_pipeline(config: PipelineConfig, progress: ProgressFactory | None = None,
@@ -216,9 +234,12 @@ def run_pipeline(config: PipelineConfig, progress: ProgressFactory | None = None
         augmented = step_augment(ctx, deduped)
         if last < 4:
             return ctx
-        split = step_split(ctx, augmented)
-        if last >= 5 and config.train and not only_ablation:
-            step_train(ctx, augmented, split)
-        if last >= 6 and config.ablation is not None:
+        annotated = step_annotate(ctx, augmented)
+        if last < 5:
+            return ctx
+        split = step_split(ctx, annotated)
+        if last >= 6 and config.train and not only_ablation:
+            step_train(ctx, annotated, split)
+        if last >= 7 and config.ablation is not None:
             step_ablation(ctx)
     return ctx

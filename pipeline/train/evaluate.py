@@ -81,8 +81,11 @@ def generate(model: Any, tokenizer: Any, prompts: list[list[int]], max_new_token
 
 
 def origin_types(parent_id: str | None, operations: list[dict] | None) -> list[str]:
-    annotated = any(str(op.get("op", "")).startswith("annotate.") for op in operations or [])
-    types = (["augmented"] if parent_id else []) + (["human_annotated"] if annotated else [])
+    ops = [str(op.get("op", "")) for op in operations or []]
+    annotated = any(op.startswith("annotate.") for op in ops)
+    # A human rewrite also has a parent; it is augmented only if an augmenter made it.
+    augmented = bool(parent_id) and (any(op.startswith("augment.") for op in ops) or not annotated)
+    types = (["augmented"] if augmented else []) + (["human_annotated"] if annotated else [])
     return types or ["original"]
 
 

@@ -1,0 +1,64 @@
+"""What the new annotations did to the models: each task's metrics before and after a retrain.
+
+"Before" is the latest model of each task in the catalog when the retrain starts, "after" the
+one the retrain made. Both name their data version; the report adds the annotations the new data
+version includes (the `annotate` stage's counts and input fingerprint), and says whether the two
+were measured on the same test set: a human relabel of a test record changes the test set, and
+then the change mixes a better model with a different yardstick.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline.catalog import Catalog
+
+
+def previous_models(out_dir: str) -> dict[str, dict[str, Any]]:
+    """task -> its latest model (variant 'current') in the catalog."""
+    latest: dict[str, dict[str, Any]] = {}
+    for m in Catalog(out_dir).models():
+        if m["variant"] == "current":
+            latest[m["task"]] = m
+    return latest
+
+
+def _numeric(metrics: dict[str, Any] | None) -> dict[str, float]:
+    return {k: v for k, v in (metrics or {}).items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def metric_changes(before: dict[str, dict[str, Any]], after: list[dict[str, Any]], ctx: Any) -> dict[str, Any]:
+    annotate = ctx.outputs.get("annotate")
+    applied = {"stage_input_fingerprint": annotate.manifest["input_fingerprint"] if annotate else None,
+               "counters": annotate.manifest.get("counters", {}) if annotate else {},
+               "rejected_by_reason": annotate.counts.get("rejected_by_reason", {}) if annotate else {}}
+    rows = []
+    for m in after:
+        old = before.get(m["task"])
+        new_metrics, old_metrics = _numeric(m["metrics"]), _numeric(old["metrics"] if old else None)
+        rows.append({
+            "task": m["task"], "model_id": m["model_id"], "data_version": m["data_version"],
+            "previous_data_version": old["data_version"] if old else None,
+            "same_test_set": bool(old) and old["test_fingerprint"] == m["test_fingerprint"],
+            "metrics": {k: {"before": old_metrics.get(k), "after": v,
+                            "change": None if old_metrics.get(k) is None else round(v - old_metrics[k], 6)}
+                        for k, v in sorted(new_metrics.items())},
+        })
+    return {"run_id": ctx.run_id, "annotations": applied, "models": rows, "markdown": _markdown(applied, rows)}
+
+
+def _markdown(applied: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    c = applied["counters"]
+    lines = ["# Retrain after annotation", "",
+             f"Annotations applied: {c.get('relabel', 0)} relabelled, {c.get('rewrite', 0)} rewritten, "
+             f"{c.get('confirmed', 0)} confirmed, {c.get('flagged', 0)} flagged out; "
+             f"{c.get('decision_unclear', 0)} unclear and {c.get('decision_pending', 0)} pending stay queued.", ""]
+    for r in rows:
+        test = "same test set" if r["same_test_set"] else "test set changed (annotations touched it, or no previous model)"
+        lines += [f"## {r['task']}: data {str(r['previous_data_version'])[:12]} -> {r['data_version'][:12]} ({test})",
+                  "", "| metric | before | after | change |", "|---|---|---|---|"]
+        for k, v in r["metrics"].items():
+            fmt = lambda x: "-" if x is None else f"{x:.4f}"  # noqa: E731
+            lines.append(f"| {k} | {fmt(v['before'])} | {fmt(v['after'])} | {fmt(v['change'])} |")
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,124 @@
+"""Push and pull for every configured record kind: one Label Studio project and one store per kind.
+
+These functions wire the pure pieces (label configs, selection, predictions, push, pull) to a
+run directory; the client is always passed in. Flows and the CLI call them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from pipeline.annotate.client import AnnotationClient
+from pipeline.annotate.config import AnnotateConfig
+from pipeline.annotate.store import AnnotationStore, now_iso, write_json_atomic
+
+RETRAIN_STATE = "retrain.json"
+
+
+def project_title(config: AnnotateConfig, kind: str) -> str:
+    return f"{config.project} {kind}"
+
+
+def store_for(out_dir: str | Path, config: AnnotateConfig, kind: str) -> AnnotationStore:
+    return AnnotationStore(Path(out_dir) / "annotations" / f"{config.project.replace(' ', '_')}-{kind}")
+
+
+def existing_stores(out_dir: str | Path, config: AnnotateConfig) -> dict[str, AnnotationStore]:
+    root = Path(out_dir) / "annotations"
+    return {k: store_for(out_dir, config, k) for k in config.kinds
+            if (root / f"{config.project.replace(' ', '_')}-{k}").is_dir()}
+
+
+def ensure_projects(client: AnnotationClient, config: AnnotateConfig, table: pa.Table) -> dict[str, Any]:
+    """A project per kind present in `table`; the classification choices are the data's labels
+    (new labels in the data update the project's config)."""
+    from pipeline.annotate.label_configs import label_config
+
+    out = {}
+    for kind in config.kinds:
+        sub = table.filter(pc.equal(table.column("kind"), kind))
+        if sub.num_rows == 0:
+            continue
+        labels = sorted({x for x in sub.column("label").to_pylist() if x}) if kind == "classification" else None
+        out[kind] = client.ensure_project(project_title(config, kind), label_config(kind, labels),
+                                          maximum_annotations=config.annotators_per_task)
+    return out
+
+
+def read_side_tables(stage_dirs: list[Path], name: str) -> pa.Table | None:
+    """pairs.parquet of the dedup stages or candidates.parquet of the augment stages, concatenated."""
+    tables = [pq.read_table(d / name) for d in stage_dirs if (d / name).is_file()]
+    return pa.concat_tables(tables, promote_options="default") if tables else None
+
+
+def push_kind(client: AnnotationClient, config: AnnotateConfig, out_dir: str | Path, project_id: int, kind: str,
+              table: pa.Table, model_dir: str | None = None, pairs: pa.Table | None = None,
+              candidates: pa.Table | None = None, on_batch: Any = None) -> dict[str, Any]:
+    """Select this kind's records (strategies whose inputs are missing are skipped and said so) and push."""
+    from pipeline.annotate.push import push_records
+    from pipeline.annotate.select import SelectConfig, select_records
+
+    store = store_for(out_dir, config, kind)
+    state = store.state()
+    if state.get("project_id") != project_id:  # the pull finds its project here
+        store.save_state({**state, "project_id": project_id, "project": project_title(config, kind)})
+    sub = table.filter(pc.equal(table.column("kind"), kind))
+    predictions = version = None
+    if model_dir:
+        from pipeline.annotate.predict import model_version, predictions as predict
+
+        predictions, version = predict(model_dir, sub), model_version(model_dir)
+    inputs = {"predictions": predictions, "pairs": pairs, "candidates": candidates}
+    needs = {"least_confident": "predictions", "label_errors": "predictions", "near_duplicates": "pairs",
+             "augment_borderline": "candidates"}
+    usable = [s for s in config.select.strategies if inputs.get(needs.get(s.name, ""), True) is not None
+              and not (s.name == "label_errors" and kind != "classification")]
+    skipped = [s.name for s in config.select.strategies if s not in usable]
+    pushed = set(store.ledger().column("record_id").to_pylist())
+    selected, counts = select_records(sub, SelectConfig(strategies=usable, max_tasks=config.select.max_tasks,
+                                                        seed=config.select.seed),
+                                      predictions=predictions, pairs=pairs, candidates=candidates, exclude=pushed) \
+        if usable else (pa.table({"id": pa.array([], pa.string())}), {"total_selected": 0})
+    manifest = push_records(client, project_id, table, selected, store, config.push, predictions, version, on_batch)
+    manifest["selection"] = {"counts": counts, "strategies_skipped_for_missing_input": skipped}
+    write_json_atomic(store.root / "pushes" / manifest["push_id"] / "manifest.json", manifest)
+    return manifest
+
+
+def pull_all(client: AnnotationClient, config: AnnotateConfig, out_dir: str | Path) -> dict[str, Any]:
+    """Pull every project something was pushed to from this run directory."""
+    from pipeline.annotate.pull import pull_annotations
+
+    return {kind: pull_annotations(client, store.state()["project_id"], store, config.pull_page_size)
+            for kind, store in existing_stores(out_dir, config).items() if store.state().get("project_id")}
+
+
+def accepted_decisions(out_dir: str | Path, config: AnnotateConfig) -> dict[str, str]:
+    """record id -> the accepted verdict, over every kind's store."""
+    from pipeline.annotate.apply import decide
+
+    out = {}
+    for kind, store in existing_stores(out_dir, config).items():
+        for rid, (d, _) in decide(kind, store.live(), config.merge_rule, config.min_annotators).items():
+            if d.status == "accepted":
+                out[rid] = f"{d.verdict}|{json.dumps(d.value, sort_keys=True)}"
+    return out
+
+
+def new_accepted_since_retrain(out_dir: str | Path, config: AnnotateConfig) -> int:
+    """Accepted decisions that are new or changed since the last retrain recorded in retrain.json."""
+    state_path = Path(out_dir) / "annotations" / RETRAIN_STATE
+    before = json.loads(state_path.read_text())["decisions"] if state_path.is_file() else {}
+    now = accepted_decisions(out_dir, config)
+    return sum(1 for rid, v in now.items() if before.get(rid) != v)
+
+
+def mark_retrained(out_dir: str | Path, config: AnnotateConfig, run_id: str) -> None:
+    write_json_atomic(Path(out_dir) / "annotations" / RETRAIN_STATE,
+                      {"run_id": run_id, "at": now_iso(), "decisions": accepted_decisions(out_dir, config)})
