@@ -46,22 +46,11 @@ def _config(config_path: str | None, config: dict[str, Any] | None, out_dir: str
 
 @task(name="annotation-push", cache_policy=NO_CACHE, persist_result=False)
 def push_task(cfg: PipelineConfig, client: Any) -> dict[str, Any]:
-    from pipeline.annotate.sync import ensure_projects, push_kind, read_side_tables
-    from pipeline.catalog import Catalog
-    from pipeline.runner import run_pipeline
+    from pipeline.annotate.sync import push_for_review
 
-    ctx = run_pipeline(cfg, until="annotate")
-    data = ctx.output("annotate")
-    table = data.read_kept()
-    stage_dirs = [o.path for o in ctx.outputs.values()]
-    pairs = read_side_tables([d for d in stage_dirs if d.name.startswith("dedup_")], "pairs.parquet")
-    candidates = read_side_tables([d for d in stage_dirs if d.name.startswith("augment_")], "candidates.parquet")
-    models = {m["kind"]: m["model_dir"] for m in Catalog(cfg.run.out_dir).models()}  # the latest per kind
-    out = {}
-    for kind, project in ensure_projects(client, cfg.annotate, table).items():
-        out[kind] = push_kind(client, cfg.annotate, cfg.run.out_dir, project.id, kind, table, models.get(kind),
-                              pairs, candidates)
-        get_run_logger().info("pushed %s: %s", kind, out[kind]["counts"])
+    out = push_for_review(cfg, client)
+    for kind, manifest in out.items():
+        get_run_logger().info("pushed %s: %s", kind, manifest["counts"])
     return out
 
 
@@ -72,8 +61,17 @@ def annotation_push_flow(config_path: str | None = None, config: dict[str, Any] 
     return push_task(cfg, make_client(url, token))
 
 
-@task(name="annotation-pull", retries=3, retry_delay_seconds=[10, 30, 90], cache_policy=NO_CACHE,
-      persist_result=False)
+def retry_unless_refused(_task: Any, _task_run: Any, state: Any) -> bool:
+    """Retry a pull the server could not finish (down, overloaded); never a refused token."""
+    from pipeline.annotate.client import AnnotationServerError, AuthError
+
+    exc = state.result(raise_on_failure=False)
+    return isinstance(exc, AnnotationServerError) and not isinstance(exc, AuthError)
+
+
+# A pull is safe to repeat: it stores each annotation version once and moves its cursor last.
+@task(name="annotation-pull", retries=3, retry_delay_seconds=[10, 30, 90], retry_condition_fn=retry_unless_refused,
+      cache_policy=NO_CACHE, persist_result=False)
 def pull_task(cfg: PipelineConfig, client: Any) -> dict[str, Any]:
     from pipeline.annotate.sync import pull_all
 
@@ -84,19 +82,18 @@ def pull_task(cfg: PipelineConfig, client: Any) -> dict[str, Any]:
     return out
 
 
+@task(name="retrain", cache_policy=NO_CACHE, persist_result=False)
+def retrain_task(cfg: PipelineConfig) -> dict[str, Any]:
+    from pipeline.annotate.sync import retrain
+
+    return retrain(cfg)
+
+
 @flow(name="retrain")
 def retrain_flow(config_path: str | None = None, config: dict[str, Any] | None = None,
                  out_dir: str | None = None) -> dict[str, Any]:
     """split -> train -> evaluate on the data with the annotations applied; reports the metric change."""
-    from pipeline.annotate.report import metric_changes, previous_models
-    from pipeline.annotate.sync import mark_retrained
-    from pipeline.runner import run_pipeline
-
-    cfg = _config(config_path, config, out_dir)
-    before = previous_models(cfg.run.out_dir)
-    ctx = run_pipeline(cfg, until="train")
-    changes = metric_changes(before, ctx.catalog.models(ctx.run_id), ctx)
-    mark_retrained(cfg.run.out_dir, cfg.annotate, ctx.run_id)
+    changes = retrain_task(_config(config_path, config, out_dir))
     create_markdown_artifact(changes["markdown"], key="retrain-metric-change",
                              description="Metrics before and after the new annotations")
     return changes

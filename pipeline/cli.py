@@ -293,45 +293,10 @@ def demo_data() -> None:
     out.print(prepare_all())
 
 
-labelstudio_app = typer.Typer(no_args_is_help=True, help="A local Label Studio server (own venv, SQLite, 127.0.0.1).")
+from pipeline.cli_annotate import annotate_app, labelstudio_app  # noqa: E402 - needs `app`'s helpers above
+
 app.add_typer(labelstudio_app, name="labelstudio")
-
-
-@labelstudio_app.command("up")
-def labelstudio_up(
-    data_dir: Path = typer.Option(Path("runs/labelstudio"), help="the server's data (SQLite, uploads, credentials)"),
-    port: int = typer.Option(8080),
-) -> None:
-    """Start the server (or find it running) and wait until it is healthy."""
-    from pipeline.annotate.server import CREDENTIALS, ServerError, local_server
-
-    server = local_server(data_dir, port)
-    try:
-        server.start()
-    except ServerError as exc:
-        console.print(Text(str(exc), style="red"))
-        raise typer.Exit(2) from None
-    out.print(f"Label Studio is up at {server.url}; credentials (user, password, API token) in "
-              f"{Path(data_dir).resolve() / CREDENTIALS}")
-
-
-@labelstudio_app.command("down")
-def labelstudio_down(data_dir: Path = typer.Option(Path("runs/labelstudio")), port: int = typer.Option(8080)) -> None:
-    """Stop the server of this data directory."""
-    from pipeline.annotate.server import local_server
-
-    out.print("stopped" if local_server(data_dir, port).stop() else "no server was running")
-
-
-@labelstudio_app.command("status")
-def labelstudio_status(data_dir: Path = typer.Option(Path("runs/labelstudio")), port: int = typer.Option(8080)) -> None:
-    """Whether the server answers its health check."""
-    from pipeline.annotate.server import local_server
-
-    server = local_server(data_dir, port)
-    healthy = server.healthy()
-    out.print(f"{server.url}: {'healthy' if healthy else 'not running'}")
-    raise typer.Exit(0 if healthy else 1)
+app.add_typer(annotate_app, name="annotate")
 
 
 if __name__ == "__main__":

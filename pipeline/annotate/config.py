@@ -40,6 +40,8 @@ class AnnotateConfig(Strict):
     min_annotators: int = Field(default=1, ge=1, description="decisions wait for this many annotators")
     select: SelectConfig = Field(default_factory=_default_select)
     push: PushConfig = Field(default_factory=PushConfig)
+    max_scored: int | None = Field(default=5000, ge=1, description="records per kind the model scores for "
+                                   "selection (a deterministic sample; None: all). Scoring runs the model on each")
     pull_page_size: int = Field(default=500, ge=1, le=5000, description="tasks per page when pulling")
     retrain_threshold: int = Field(default=20, ge=1,
                                    description="retrain once this many new accepted decisions exist since the last")

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.annotate.client import SdkClient
+from pipeline.annotate.client import Project, SdkClient
 from pipeline.annotate.label_configs import annotation_result, config_labels
 from pipeline.annotate.server import free_port, local_server
 
@@ -68,7 +68,7 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def loop(server, tmp_path_factory):
     """The data, a first model, the project and a first push."""
-    from pipeline.annotate.sync import ensure_projects, push_kind
+    from pipeline.annotate.sync import push_for_review
     from pipeline.config import parse_config
     from pipeline.runner import run_pipeline
 
@@ -79,11 +79,10 @@ def loop(server, tmp_path_factory):
     model = ctx.catalog.models(ctx.run_id)[0]
     table = ctx.output("annotate").read_kept()
     client = SdkClient(server.url, server.token)
-    projects = ensure_projects(client, cfg.annotate, table)
-    manifest = push_kind(client, cfg.annotate, cfg.run.out_dir, projects["classification"].id, "classification",
-                         table, model["model_dir"])
+    manifest = push_for_review(cfg, client)["classification"]
+    p = manifest["project"]
     return {"dir": d, "cfg": cfg, "model": model, "table": table, "client": client, "token": server.token,
-            "project": projects["classification"], "push": manifest}
+            "project": Project(p["id"], p["title"], p["created"], p["updated"]), "push": manifest}
 
 
 def test_project_comes_from_the_schema_with_the_data_labels(loop):
@@ -227,3 +226,27 @@ def test_annotate_stage_accounts_and_reports_agreement(loop, annotated):
     report = json.loads((out.path / "agreement.json").read_text())["classification"]
     pair = report["annotators"]["admin@curate.local"]["pairwise"]["second@curate.local"]
     assert pair["n"] == 4 and pair["agreement"] == 0.75
+
+
+def test_cli_status_and_pull(loop, annotated, tmp_path, monkeypatch):
+    import yaml
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config_dict(loop["dir"])))
+    runner = CliRunner()
+    status = runner.invoke(app, ["annotate", "status", "--config", str(path), "--json"])
+    assert status.exit_code == 0, status.output
+    s = json.loads(status.stdout)["kinds"]["classification"]
+    assert s["tasks"] == 12 and s["annotations"] == 8 and s["decisions"]["unclear"] == 1
+    monkeypatch.setenv("CURATE_LS_URL", loop["client"].url)
+    monkeypatch.setenv("CURATE_LS_TOKEN", loop["token"])
+    pulled = runner.invoke(app, ["annotate", "pull", "--config", str(path)])
+    assert pulled.exit_code == 0, pulled.output
+    assert loop["token"] not in pulled.output
+    monkeypatch.setenv("CURATE_LS_TOKEN", "not-the-token-000000")
+    refused = runner.invoke(app, ["annotate", "pull", "--config", str(path)])
+    assert refused.exit_code == 1 and "refused the API token" in refused.output
+    assert "not-the-token-000000" not in refused.output

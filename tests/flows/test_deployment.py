@@ -34,7 +34,25 @@ def test_deployment_has_the_schedule_and_parameters(tmp_path):
 
 def test_prefect_yaml_declares_the_same_deployment():
     project = yaml.safe_load((ROOT / "deploy" / "prefect.yaml").read_text())
-    (dep,) = project["deployments"]
+    dep, sync = project["deployments"]
+    from deploy import annotation_deployment
+
+    assert sync["entrypoint"] == annotation_deployment.ENTRYPOINT and sync["name"] == annotation_deployment.DEPLOYMENT
+    assert sync["schedules"][0]["cron"] == annotation_deployment.DEFAULT_CRON
     assert dep["entrypoint"] == ENTRYPOINT and (ROOT / ENTRYPOINT.split(":")[0]).is_file()
     assert dep["schedules"][0]["cron"] == DEFAULT_CRON
     assert json.dumps(project["pull"]).count("set_working_directory") == 1
+
+
+def test_annotation_sync_deployment_has_its_schedule(tmp_path):
+    from prefect.schedules import Cron
+
+    from deploy.annotation_deployment import DEFAULT_CRON as SYNC_CRON
+    from flows.annotation import annotation_sync_flow
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"sources:\n  - {{name: s, kind: instruction, format: jsonl, path: {tmp_path / 'x.jsonl'}}}\n")
+    dep = annotation_sync_flow.to_deployment(name="annotation-sync", schedule=Cron(SYNC_CRON, timezone="UTC"),
+                                             parameters=flow_parameters(str(cfg)))
+    assert [s.schedule.cron for s in dep.schedules] == [SYNC_CRON]
+    assert dep.parameters == {"config_path": str(cfg.resolve())}

@@ -1,0 +1,169 @@
+"""`curate labelstudio ...` (a local server) and `curate annotate ...` (push, pull, status, sync).
+
+Credentials: $CURATE_LS_URL and $CURATE_LS_TOKEN when set (a production server); otherwise the
+local server of `--ls-dir` (started with `curate labelstudio up`), whose generated credentials
+live in its data directory. A token is never printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+labelstudio_app = typer.Typer(no_args_is_help=True, help="A local Label Studio server (own venv, SQLite, 127.0.0.1).")
+annotate_app = typer.Typer(no_args_is_help=True, help="Human review in Label Studio: push, pull, status, sync.")
+LS_DIR = Path("runs/labelstudio")
+
+
+def _consoles() -> tuple[Any, Any]:
+    from pipeline.cli import console, out
+
+    return console, out
+
+
+@labelstudio_app.command("up")
+def labelstudio_up(
+    data_dir: Path = typer.Option(LS_DIR, help="the server's data (SQLite, uploads, credentials)"),
+    port: int = typer.Option(8080),
+) -> None:
+    """Start the server (or find it running) and wait until it is healthy."""
+    from pipeline.annotate.server import CREDENTIALS, ServerError, local_server
+
+    console, out = _consoles()
+    server = local_server(data_dir, port)
+    try:
+        server.start()
+    except ServerError as exc:
+        console.print(Text(str(exc), style="red"))
+        raise typer.Exit(2) from None
+    out.print(f"Label Studio is up at {server.url}; credentials (user, password, API token) in "
+              f"{Path(data_dir).resolve() / CREDENTIALS}")
+
+
+@labelstudio_app.command("down")
+def labelstudio_down(data_dir: Path = typer.Option(LS_DIR), port: int = typer.Option(8080)) -> None:
+    """Stop the server of this data directory."""
+    from pipeline.annotate.server import local_server
+
+    _consoles()[1].print("stopped" if local_server(data_dir, port).stop() else "no server was running")
+
+
+@labelstudio_app.command("status")
+def labelstudio_status(data_dir: Path = typer.Option(LS_DIR), port: int = typer.Option(8080)) -> None:
+    """Whether the server answers its health check."""
+    from pipeline.annotate.server import local_server
+
+    server = local_server(data_dir, port)
+    healthy = server.healthy()
+    _consoles()[1].print(f"{server.url}: {'healthy' if healthy else 'not running'}")
+    raise typer.Exit(0 if healthy else 1)
+
+
+def _client(ls_dir: Path, port: int) -> Any:
+    from pipeline.annotate.client import SdkClient
+    from pipeline.annotate.server import local_server
+
+    url, token = os.environ.get("CURATE_LS_URL"), os.environ.get("CURATE_LS_TOKEN")
+    if not (url and token):
+        server = local_server(ls_dir, port)
+        if not server.healthy():
+            _consoles()[0].print(Text(f"no Label Studio at {server.url}: run `curate labelstudio up` or set "
+                                      "CURATE_LS_URL and CURATE_LS_TOKEN", style="red"))
+            raise typer.Exit(2)
+        url, token = server.url, server.token
+    return SdkClient(url, token)
+
+
+def _cfg(config: Optional[Path], out_dir: Optional[Path]) -> Any:
+    from pipeline.cli import _config
+
+    cfg = _config(config, out_dir)
+    cfg.annotate.enabled = True
+    return cfg
+
+
+def _fail_on_server_errors(fn: Any) -> Any:
+    from pipeline.annotate.client import AnnotationServerError
+
+    try:
+        return fn()
+    except AnnotationServerError as exc:  # AuthError included: the message never holds the token
+        _consoles()[0].print(Text(str(exc), style="red"))
+        raise typer.Exit(1) from None
+
+
+CONFIG = typer.Option(None, "--config", "-c", help="pipeline YAML; without it, the demo")
+OUT = typer.Option(None, "--out", help="override run.out_dir")
+LS = typer.Option(LS_DIR, "--ls-dir", help="the local server's data directory (when CURATE_LS_URL is unset)")
+PORT = typer.Option(8080, "--port")
+
+
+@annotate_app.command("push")
+def annotate_push(config: Optional[Path] = CONFIG, out_dir: Optional[Path] = OUT, ls_dir: Path = LS,
+                  port: int = PORT) -> None:
+    """Select the records that most need a human and push them (once each) with pre-annotations."""
+    from pipeline.annotate.sync import push_for_review
+
+    cfg, client = _cfg(config, out_dir), _client(ls_dir, port)
+    result = _fail_on_server_errors(lambda: push_for_review(cfg, client))
+    table = Table("kind", "project", "selected", "imported", "already there", "rejected", "requests", "s")
+    for kind, m in result.items():
+        c = m["counts"]
+        table.add_row(kind, str(m["project"]["id"]), str(c["selected"]), str(c["imported"]),
+                      str(c["already_present"]), str(c["rejected"]), str(m["requests"]), f"{m['wall_s']:.1f}")
+    _consoles()[1].print(table)
+
+
+@annotate_app.command("pull")
+def annotate_pull(config: Optional[Path] = CONFIG, out_dir: Optional[Path] = OUT, ls_dir: Path = LS,
+                  port: int = PORT) -> None:
+    """Store what changed since the last pull (new, updated and deleted annotations)."""
+    from pipeline.annotate.sync import pull_all
+
+    cfg, client = _cfg(config, out_dir), _client(ls_dir, port)
+    result = _fail_on_server_errors(lambda: pull_all(client, cfg.annotate, cfg.run.out_dir))
+    table = Table("kind", "pages", "tasks seen", "new", "updated", "deleted", "requests", "s")
+    for kind, s in result.items():
+        table.add_row(kind, *(str(s[k]) for k in ("pages", "tasks_seen", "new", "updated", "deleted", "requests")),
+                      f"{s['wall_s']:.1f}")
+    _consoles()[1].print(table)
+
+
+@annotate_app.command("status")
+def annotate_status(config: Optional[Path] = CONFIG, out_dir: Optional[Path] = OUT,
+                    as_json: bool = typer.Option(False, "--json")) -> None:
+    """Pushed tasks, live annotations, decisions by status and agreement, per kind (no server needed)."""
+    from pipeline.annotate.status import annotation_status
+
+    cfg = _cfg(config, out_dir)
+    status = annotation_status(cfg.run.out_dir, cfg.annotate)
+    if as_json:
+        _consoles()[1].print_json(json.dumps(status, default=str))
+        return
+    table = Table("kind", "tasks", "annotations", "accepted", "unclear", "pending", "alpha", "new since retrain")
+    for kind, s in status["kinds"].items():
+        table.add_row(kind, str(s["tasks"]), str(s["annotations"]), *(str(s["decisions"].get(k, 0))
+                      for k in ("accepted", "unclear", "pending")),
+                      "-" if s["alpha"] is None else f"{s['alpha']:.3f}", str(status["new_accepted_since_retrain"]))
+    _consoles()[1].print(table)
+
+
+@annotate_app.command("sync")
+def annotate_sync(config: Optional[Path] = CONFIG, out_dir: Optional[Path] = OUT, ls_dir: Path = LS,
+                  port: int = PORT, retrain: bool = typer.Option(True, help="retrain when the threshold is met")) -> None:
+    """Pull, and retrain (split -> train -> evaluate) once enough new decisions are accepted."""
+    from pipeline.annotate.sync import new_accepted_since_retrain, pull_all, retrain as run_retrain
+
+    cfg, client = _cfg(config, out_dir), _client(ls_dir, port)
+    _fail_on_server_errors(lambda: pull_all(client, cfg.annotate, cfg.run.out_dir))
+    new = new_accepted_since_retrain(cfg.run.out_dir, cfg.annotate)
+    console, out = _consoles()
+    out.print(f"{new} new accepted decision(s) since the last retrain (threshold {cfg.annotate.retrain_threshold})")
+    if retrain and new >= cfg.annotate.retrain_threshold:
+        out.print(run_retrain(cfg)["markdown"])
