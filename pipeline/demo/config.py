@@ -92,6 +92,14 @@ def demo_config(out_dir: str | Path = "runs/demo", home: Path | None = None) -> 
                 "gates": {"similarity": {"kinds": ["instruction"]}},
                 "budget": {"balance": True, "balance_target": 0.8},
             },
+            # Human review: `curate labelstudio up`, then `curate annotate push` and `sync` (README).
+            # The models score a sample of 500 records per kind for selection: minutes, not an hour, on CPU.
+            "annotate": {"enabled": True, "project": "curate demo", "max_scored": 500,
+                         "select": {"strategies": [{"name": "label_errors", "budget": 20},
+                                                   {"name": "least_confident", "budget": 20},
+                                                   {"name": "near_duplicates", "budget": 10},
+                                                   {"name": "augment_borderline", "budget": 10},
+                                                   {"name": "random", "budget": 10}], "max_tasks": 60}},
             "ablation": {"variants": [{"name": "raw", "after": "collect"}, {"name": "cleaned", "after": "clean"},
                                       {"name": "deduped", "after": "dedup"},
                                       {"name": "augmented", "after": "augment"}]},

@@ -14,7 +14,6 @@ from pipeline.annotate.client import AnnotationServerError, AuthError, RetryPoli
 from pipeline.annotate.label_configs import annotation_result, label_config
 from pipeline.annotate.pull import pull_annotations
 from pipeline.annotate.push import PushConfig, push_records
-from pipeline.annotate.server import free_port, local_server
 from pipeline.annotate.store import AnnotationStore
 from pipeline.records import empty_record, record_id, records_to_table
 
@@ -22,11 +21,8 @@ FAST = RetryPolicy(attempts=2, base_s=0.05, max_s=0.1)
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    s = local_server(tmp_path_factory.mktemp("ls-faults"), port=free_port())
-    s.start()
-    yield s
-    s.stop()
+def server(label_studio_server):
+    return label_studio_server
 
 
 def records(n: int, tag: str) -> tuple[pa.Table, pa.Table]:

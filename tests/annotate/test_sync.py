@@ -18,7 +18,6 @@ import pytest
 
 from pipeline.annotate.client import Project, SdkClient
 from pipeline.annotate.label_configs import annotation_result, config_labels
-from pipeline.annotate.server import free_port, local_server
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
@@ -58,11 +57,8 @@ def config_dict(d: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    s = local_server(tmp_path_factory.mktemp("ls"), port=free_port())
-    s.start()
-    yield s
-    s.stop()
+def server(label_studio_server):
+    return label_studio_server
 
 
 @pytest.fixture(scope="module")

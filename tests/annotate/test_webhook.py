@@ -169,41 +169,9 @@ def test_served_receiver_schedules_one_deployment_run_per_burst(label_studio_boo
 
 # -- end to end against a real Label Studio server (~45 s to start a fresh one on 2 cores)
 
-@pytest.fixture(scope="session")
-def label_studio_boot(tmp_path_factory):
-    """A fresh Label Studio server, starting on a background thread: its ~45-55 s start overlaps the
-    Prefect harness's (tests that need both ask for this fixture first), keeping the file near a minute."""
-    from pipeline.annotate.server import free_port, local_server
-
-    server = local_server(tmp_path_factory.mktemp("ls"), port=free_port())
-    server.webhooks_to_loopback = True  # SSRF protection refuses 127.0.0.1 receivers otherwise
-    errors: list[BaseException] = []
-
-    def boot() -> None:
-        try:
-            server.start()
-        except BaseException as exc:  # noqa: BLE001 - handed to the test that waits for the server
-            errors.append(exc)
-
-    thread = threading.Thread(target=boot, name="label-studio-boot", daemon=True)
-    thread.start()
-    try:
-        yield server, thread, errors
-    finally:
-        server.stop()  # also ends a start still in progress: its pid file exists from the first second
-        thread.join(60)
-
-
 @pytest.fixture
-def label_studio(label_studio_boot):
-    server, thread, errors = label_studio_boot
-    thread.join()
-    if errors:
-        raise errors[0]
-    try:
-        yield server
-    finally:
-        server.stop()  # one test uses it: free its ~350 MB now, not at the end of the session
+def label_studio(label_studio_server):
+    return label_studio_server  # shared by the annotation tests (tests/annotate/conftest.py)
 
 
 def test_label_studio_annotations_wake_the_receiver(label_studio):
