@@ -42,6 +42,8 @@ class AnnotateConfig(Strict):
     push: PushConfig = Field(default_factory=PushConfig)
     max_scored: int | None = Field(default=5000, ge=1, description="records per kind the model scores for "
                                    "selection (a deterministic sample; None: all). Scoring runs the model on each")
+    score_max_length: int = Field(default=512, ge=16, le=8192, description="tokens per record when scoring "
+                                  "(longer ones are truncated; an LM's cost grows with it)")
     pull_page_size: int = Field(default=500, ge=1, le=5000, description="tasks per page when pulling")
     retrain_threshold: int = Field(default=20, ge=1,
                                    description="retrain once this many new accepted decisions exist since the last")

@@ -58,6 +58,10 @@ def _write_atomic(path: Path, write: Any) -> None:
             os.unlink(tmp)
 
 
+def write_table_atomic(path: Path, table: pa.Table) -> None:
+    _write_atomic(path, lambda tmp: pq.write_table(table, tmp))
+
+
 def write_json_atomic(path: Path, obj: Any) -> None:
     _write_atomic(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=2, sort_keys=True)))
 

@@ -16,9 +16,10 @@ import pyarrow.parquet as pq
 
 from pipeline.annotate.client import AnnotationClient
 from pipeline.annotate.config import AnnotateConfig
-from pipeline.annotate.store import AnnotationStore, now_iso, write_json_atomic
+from pipeline.annotate.store import AnnotationStore, now_iso, write_json_atomic, write_table_atomic
 
 RETRAIN_STATE = "retrain.json"
+PENDING = "pending_push.parquet"  # the selection of a push not yet finished (and its counts, .json)
 
 
 def project_title(config: AnnotateConfig, kind: str) -> str:
@@ -60,9 +61,13 @@ def read_side_tables(stage_dirs: list[Path], name: str) -> pa.Table | None:
 def push_kind(client: AnnotationClient, config: AnnotateConfig, out_dir: str | Path, project_id: int, kind: str,
               table: pa.Table, model_dir: str | None = None, pairs: pa.Table | None = None,
               candidates: pa.Table | None = None, on_batch: Any = None) -> dict[str, Any]:
-    """Select this kind's records (strategies whose inputs are missing are skipped and said so) and push."""
+    """Select this kind's records (strategies whose inputs are missing are skipped and said so) and push.
+
+    The selection is saved before the first import: a push that fails half-way is finished by the
+    next one (the same records, none twice) before that one selects anything new. Each completed
+    push adds up to the budgets of records not pushed before."""
     from pipeline.annotate.push import push_records
-    from pipeline.annotate.select import SelectConfig, select_records
+    from pipeline.annotate.select import SELECTED_SCHEMA, SelectConfig, select_records
 
     store = store_for(out_dir, config, kind)
     state = store.state()
@@ -76,19 +81,29 @@ def push_kind(client: AnnotationClient, config: AnnotateConfig, out_dir: str | P
         from pipeline.train.batching import deterministic_subset
 
         scored = deterministic_subset(sub, config.max_scored) if config.max_scored else sub
-        predictions, version = predict(model_dir, scored), model_version(model_dir)
+        kw = {"max_length": config.score_max_length}
+        predictions, version = predict(model_dir, scored, **kw), model_version(model_dir)
     inputs = {"predictions": predictions, "pairs": pairs, "candidates": candidates}
     needs = {"least_confident": "predictions", "label_errors": "predictions", "near_duplicates": "pairs",
              "augment_borderline": "candidates"}
     usable = [s for s in config.select.strategies if inputs.get(needs.get(s.name, ""), True) is not None
               and not (s.name == "label_errors" and kind != "classification")]
     skipped = [s.name for s in config.select.strategies if s not in usable]
-    pushed = set(store.ledger().column("record_id").to_pylist())
-    selected, counts = select_records(sub, SelectConfig(strategies=usable, max_tasks=config.select.max_tasks,
-                                                        seed=config.select.seed),
-                                      predictions=predictions, pairs=pairs, candidates=candidates, exclude=pushed) \
-        if usable else (pa.table({"id": pa.array([], pa.string())}), {"total_selected": 0})
+    pending = store.root / PENDING
+    if pending.is_file():  # an interrupted push: finish those records before choosing new ones
+        selected, counts = pq.read_table(pending), json.loads(pending.with_suffix(".json").read_text())
+        counts = {**counts, "resumed": True}
+    else:
+        pushed = set(store.ledger().column("record_id").to_pylist())
+        selected, counts = select_records(
+            sub, SelectConfig(strategies=usable, max_tasks=config.select.max_tasks, seed=config.select.seed),
+            predictions=predictions, pairs=pairs, candidates=candidates, exclude=pushed) \
+            if usable else (SELECTED_SCHEMA.empty_table(), {"total_selected": 0})
+        write_json_atomic(pending.with_suffix(".json"), counts)
+        write_table_atomic(pending, selected)
     manifest = push_records(client, project_id, table, selected, store, config.push, predictions, version, on_batch)
+    pending.unlink()
+    pending.with_suffix(".json").unlink(missing_ok=True)
     manifest["selection"] = {"counts": counts, "strategies_skipped_for_missing_input": skipped}
     write_json_atomic(store.root / "pushes" / manifest["push_id"] / "manifest.json", manifest)
     return manifest

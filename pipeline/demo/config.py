@@ -93,8 +93,9 @@ def demo_config(out_dir: str | Path = "runs/demo", home: Path | None = None) -> 
                 "budget": {"balance": True, "balance_target": 0.8},
             },
             # Human review: `curate labelstudio up`, then `curate annotate push` and `sync` (README).
-            # The models score a sample of 500 records per kind for selection: minutes, not an hour, on CPU.
-            "annotate": {"enabled": True, "project": "curate demo", "max_scored": 500,
+            # The models score a sample of 100 records per kind, at most 256 tokens each, for
+            # selection: SmolLM2 on 500 functions of 512 tokens took over 15 minutes on 2 CPU cores.
+            "annotate": {"enabled": True, "project": "curate demo", "max_scored": 100, "score_max_length": 256,
                          "select": {"strategies": [{"name": "label_errors", "budget": 20},
                                                    {"name": "least_confident", "budget": 20},
                                                    {"name": "near_duplicates", "budget": 10},

@@ -8,6 +8,7 @@ import time
 
 import httpx
 import pyarrow as pa
+import pyarrow.parquet  # noqa: F401  (pa.parquet)
 import pytest
 
 from pipeline.annotate.client import AnnotationServerError, AuthError, RetryPolicy, SdkClient
@@ -164,3 +165,31 @@ def test_wrong_token_fails_fast_without_showing_it(server, capsys):
     assert err.value.__cause__ is None and wrong not in repr(err.value)
     out = capsys.readouterr()
     assert wrong not in out.out + out.err
+
+
+def test_an_interrupted_push_is_finished_with_the_same_records_before_new_ones(server, tmp_path):
+    from pipeline.annotate.config import AnnotateConfig
+    from pipeline.annotate.sync import PENDING, push_kind, store_for
+
+    config = AnnotateConfig(project="resume test", select={"strategies": [{"name": "random", "budget": 40}]},
+                            push={"batch_size": 10})
+    client = SdkClient(server.url, server.token, retry=FAST)
+    pid = client.ensure_project("resume test classification", label_config("classification", ["a", "b"])).id
+    table, _ = records(100, "resume")
+
+    def stop_after_first(batch: int, imported: int) -> None:
+        if batch == 0:
+            server.stop()
+
+    with pytest.raises(AnnotationServerError):
+        push_kind(client, config, tmp_path, pid, "classification", table, on_batch=stop_after_first)
+    store = store_for(tmp_path, config, "classification")
+    chosen = set(pa.parquet.read_table(store.root / PENDING).column("id").to_pylist())
+    assert len(chosen) == 40 and store.ledger().num_rows == 10
+    server.start()
+    resumed = push_kind(client, config, tmp_path, pid, "classification", table)
+    assert resumed["selection"]["counts"]["resumed"] and resumed["counts"]["imported"] == 30
+    assert set(store.ledger().column("record_id").to_pylist()) == chosen and not (store.root / PENDING).exists()
+    following = push_kind(client, config, tmp_path, pid, "classification", table)
+    assert following["counts"]["imported"] == 40 and store.ledger().num_rows == 80
+    assert_each_once(client, pid, 80)
