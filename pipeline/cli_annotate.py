@@ -1,8 +1,8 @@
 """`curate labelstudio ...` (a local server) and `curate annotate ...` (push, pull, status, sync).
 
 Credentials: $CURATE_LS_URL and $CURATE_LS_TOKEN when set (a production server); otherwise the
-local server of `--ls-dir` (started with `curate labelstudio up`), whose generated credentials
-live in its data directory. A token is never printed.
+local server of the run directory (`<run.out_dir>/labelstudio`, started with
+`curate labelstudio up --out <run dir>`), whose generated credentials live in its data directory. A token is never printed.
 """
 
 from __future__ import annotations
@@ -18,7 +18,11 @@ from rich.text import Text
 
 labelstudio_app = typer.Typer(no_args_is_help=True, help="A local Label Studio server (own venv, SQLite, 127.0.0.1).")
 annotate_app = typer.Typer(no_args_is_help=True, help="Human review in Label Studio: push, pull, status, sync.")
-LS_DIR = Path("runs/labelstudio")
+RUN_DIR = Path("runs/demo")  # the demo's run directory; the server's data lives inside it
+
+
+def _ls_dir(data_dir: Optional[Path], run_dir: Path) -> Path:
+    return data_dir if data_dir is not None else run_dir / "labelstudio"
 
 
 def _consoles() -> tuple[Any, Any]:
@@ -29,13 +33,16 @@ def _consoles() -> tuple[Any, Any]:
 
 @labelstudio_app.command("up")
 def labelstudio_up(
-    data_dir: Path = typer.Option(LS_DIR, help="the server's data (SQLite, uploads, credentials)"),
+    data_dir: Optional[Path] = typer.Option(None, help="the server's data (SQLite, uploads, credentials); "
+                                            "default: <run dir>/labelstudio"),
+    run_dir: Path = typer.Option(RUN_DIR, "--out", help="the run directory (run.out_dir) the server serves"),
     port: int = typer.Option(8080),
 ) -> None:
     """Start the server (or find it running) and wait until it is healthy."""
     from pipeline.annotate.server import CREDENTIALS, ServerError, local_server
 
     console, out = _consoles()
+    data_dir = _ls_dir(data_dir, run_dir)
     server = local_server(data_dir, port)
     try:
         server.start()
@@ -47,31 +54,34 @@ def labelstudio_up(
 
 
 @labelstudio_app.command("down")
-def labelstudio_down(data_dir: Path = typer.Option(LS_DIR), port: int = typer.Option(8080)) -> None:
+def labelstudio_down(data_dir: Optional[Path] = typer.Option(None), run_dir: Path = typer.Option(RUN_DIR, "--out"),
+                     port: int = typer.Option(8080)) -> None:
     """Stop the server of this data directory."""
     from pipeline.annotate.server import local_server
 
-    _consoles()[1].print("stopped" if local_server(data_dir, port).stop() else "no server was running")
+    server = local_server(_ls_dir(data_dir, run_dir), port)
+    _consoles()[1].print("stopped" if server.stop() else "no server was running")
 
 
 @labelstudio_app.command("status")
-def labelstudio_status(data_dir: Path = typer.Option(LS_DIR), port: int = typer.Option(8080)) -> None:
+def labelstudio_status(data_dir: Optional[Path] = typer.Option(None), run_dir: Path = typer.Option(RUN_DIR, "--out"),
+                       port: int = typer.Option(8080)) -> None:
     """Whether the server answers its health check."""
     from pipeline.annotate.server import local_server
 
-    server = local_server(data_dir, port)
+    server = local_server(_ls_dir(data_dir, run_dir), port)
     healthy = server.healthy()
     _consoles()[1].print(f"{server.url}: {'healthy' if healthy else 'not running'}")
     raise typer.Exit(0 if healthy else 1)
 
 
-def _client(ls_dir: Path, port: int) -> Any:
+def _client(ls_dir: Optional[Path], port: int, cfg: Any) -> Any:
     from pipeline.annotate.client import SdkClient
     from pipeline.annotate.server import local_server
 
     url, token = os.environ.get("CURATE_LS_URL"), os.environ.get("CURATE_LS_TOKEN")
     if not (url and token):
-        server = local_server(ls_dir, port)
+        server = local_server(_ls_dir(ls_dir, Path(cfg.run.out_dir)), port)
         if not server.healthy():
             _consoles()[0].print(Text(f"no Label Studio at {server.url}: run `curate labelstudio up` or set "
                                       "CURATE_LS_URL and CURATE_LS_TOKEN", style="red"))
@@ -100,17 +110,19 @@ def _fail_on_server_errors(fn: Any) -> Any:
 
 CONFIG = typer.Option(None, "--config", "-c", help="pipeline YAML; without it, the demo")
 OUT = typer.Option(None, "--out", help="override run.out_dir")
-LS = typer.Option(LS_DIR, "--ls-dir", help="the local server's data directory (when CURATE_LS_URL is unset)")
+LS = typer.Option(None, "--ls-dir", help="the local server's data directory when CURATE_LS_URL is unset; "
+                  "default: <run dir>/labelstudio")
 PORT = typer.Option(8080, "--port")
 
 
 @annotate_app.command("push")
-def annotate_push(config: Optional[Path] = CONFIG, out_dir: Optional[Path] = OUT, ls_dir: Path = LS,
+def annotate_push(config: Optional[Path] = CONFIG, out_dir: Optional[Path] = OUT, ls_dir: Optional[Path] = LS,
                   port: int = PORT) -> None:
     """Select the records that most need a human and push them (once each) with pre-annotations."""
     from pipeline.annotate.sync import push_for_review
 
-    cfg, client = _cfg(config, out_dir), _client(ls_dir, port)
+    cfg = _cfg(config, out_dir)
+    client = _client(ls_dir, port, cfg)
     result = _fail_on_server_errors(lambda: push_for_review(cfg, client))
     table = Table("kind", "project", "selected", "imported", "already there", "rejected", "requests", "s")
     for kind, m in result.items():
@@ -121,12 +133,13 @@ def annotate_push(config: Optional[Path] = CONFIG, out_dir: Optional[Path] = OUT
 
 
 @annotate_app.command("pull")
-def annotate_pull(config: Optional[Path] = CONFIG, out_dir: Optional[Path] = OUT, ls_dir: Path = LS,
+def annotate_pull(config: Optional[Path] = CONFIG, out_dir: Optional[Path] = OUT, ls_dir: Optional[Path] = LS,
                   port: int = PORT) -> None:
     """Store what changed since the last pull (new, updated and deleted annotations)."""
     from pipeline.annotate.sync import pull_all
 
-    cfg, client = _cfg(config, out_dir), _client(ls_dir, port)
+    cfg = _cfg(config, out_dir)
+    client = _client(ls_dir, port, cfg)
     result = _fail_on_server_errors(lambda: pull_all(client, cfg.annotate, cfg.run.out_dir))
     table = Table("kind", "pages", "tasks seen", "new", "updated", "deleted", "requests", "s")
     for kind, s in result.items():
@@ -155,12 +168,13 @@ def annotate_status(config: Optional[Path] = CONFIG, out_dir: Optional[Path] = O
 
 
 @annotate_app.command("sync")
-def annotate_sync(config: Optional[Path] = CONFIG, out_dir: Optional[Path] = OUT, ls_dir: Path = LS,
+def annotate_sync(config: Optional[Path] = CONFIG, out_dir: Optional[Path] = OUT, ls_dir: Optional[Path] = LS,
                   port: int = PORT, retrain: bool = typer.Option(True, help="retrain when the threshold is met")) -> None:
     """Pull, and retrain (split -> train -> evaluate) once enough new decisions are accepted."""
     from pipeline.annotate.sync import new_accepted_since_retrain, pull_all, retrain as run_retrain
 
-    cfg, client = _cfg(config, out_dir), _client(ls_dir, port)
+    cfg = _cfg(config, out_dir)
+    client = _client(ls_dir, port, cfg)
     _fail_on_server_errors(lambda: pull_all(client, cfg.annotate, cfg.run.out_dir))
     new = new_accepted_since_retrain(cfg.run.out_dir, cfg.annotate)
     console, out = _consoles()
