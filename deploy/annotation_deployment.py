@@ -15,8 +15,6 @@ CURATE_WORK_POOL; the server's URL and token: see deploy/annotation_secrets.py.
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -26,34 +24,15 @@ DEPLOYMENT = "annotation-sync"
 DEFAULT_CRON = "*/15 * * * *"
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--config", default=os.environ.get("CURATE_CONFIG"), help="pipeline YAML (env CURATE_CONFIG)")
-    p.add_argument("--cron", default=os.environ.get("CURATE_SYNC_CRON", DEFAULT_CRON), help="env CURATE_SYNC_CRON")
-    p.add_argument("--timezone", default=os.environ.get("CURATE_TIMEZONE", "UTC"))
-    p.add_argument("--work-pool", default=os.environ.get("CURATE_WORK_POOL"))
-    p.add_argument("--name", default=DEPLOYMENT)
-    return p.parse_args(argv)
-
-
 def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
     sys.path.insert(0, str(REPO_ROOT))
-    from prefect.schedules import Cron
+    from deploy.curation_deployment import deploy_or_serve, flow_parameters, parse_args
 
-    from deploy.curation_deployment import flow_parameters
+    args = parse_args(argv, __doc__, DEPLOYMENT, "CURATE_SYNC_CRON", DEFAULT_CRON)
     from flows.annotation import annotation_sync_flow
 
-    params = flow_parameters(args.config)  # validated now, not at the first scheduled run
-    schedule = Cron(args.cron, timezone=args.timezone)
-    if args.work_pool:
-        flow = annotation_sync_flow.from_source(source=str(REPO_ROOT), entrypoint=ENTRYPOINT)
-        flow.deploy(name=args.name, work_pool_name=args.work_pool, schedule=schedule, parameters=params,
-                    build=False, push=False)
-    else:
-        from prefect import serve
-
-        serve(annotation_sync_flow.to_deployment(name=args.name, schedule=schedule, parameters=params))
+    # The config is validated now, not at the first scheduled run.
+    deploy_or_serve(annotation_sync_flow, ENTRYPOINT, args, flow_parameters(args.config))
 
 
 if __name__ == "__main__":

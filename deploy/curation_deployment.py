@@ -26,14 +26,16 @@ DEPLOYMENT = "nightly-curation"
 DEFAULT_CRON = "0 2 * * *"
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def parse_args(argv: list[str] | None = None, description: str = __doc__, deployment: str = DEPLOYMENT,
+               cron_env: str = "CURATE_CRON", default_cron: str = DEFAULT_CRON) -> argparse.Namespace:
+    """The deployment scripts' shared arguments (this one's, or the annotation sync's defaults)."""
+    p = argparse.ArgumentParser(description=description.split("\n\n")[0])
     p.add_argument("--config", default=os.environ.get("CURATE_CONFIG"), help="pipeline YAML (env CURATE_CONFIG)")
-    p.add_argument("--cron", default=os.environ.get("CURATE_CRON", DEFAULT_CRON), help="schedule (env CURATE_CRON)")
+    p.add_argument("--cron", default=os.environ.get(cron_env, default_cron), help=f"schedule (env {cron_env})")
     p.add_argument("--timezone", default=os.environ.get("CURATE_TIMEZONE", "UTC"), help="the cron's time zone")
     p.add_argument("--work-pool", default=os.environ.get("CURATE_WORK_POOL"),
                    help="deploy to this work pool instead of serving from this process (env CURATE_WORK_POOL)")
-    p.add_argument("--name", default=DEPLOYMENT, help="deployment name")
+    p.add_argument("--name", default=deployment, help="deployment name")
     return p.parse_args(argv)
 
 
@@ -52,21 +54,25 @@ def flow_parameters(config: str | None) -> dict[str, str]:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     sys.path.insert(0, str(REPO_ROOT))  # run as a script from anywhere
-    from prefect.schedules import Cron
-
     from flows.curation import curation_flow
 
-    params = flow_parameters(args.config)
+    deploy_or_serve(curation_flow, ENTRYPOINT, args, flow_parameters(args.config))
+
+
+def deploy_or_serve(flow: object, entrypoint: str, args: argparse.Namespace, params: dict[str, str]) -> None:
+    """Register `flow` with a work pool when one is named, else serve it from this process."""
+    from prefect.schedules import Cron
+
     schedule = Cron(args.cron, timezone=args.timezone)
     if args.work_pool:
         # The worker loads the flow from the repository folder (a `set_working_directory` pull step).
-        flow = curation_flow.from_source(source=str(REPO_ROOT), entrypoint=ENTRYPOINT)
-        flow.deploy(name=args.name, work_pool_name=args.work_pool, schedule=schedule, parameters=params,
-                    build=False, push=False)
+        source = flow.from_source(source=str(REPO_ROOT), entrypoint=entrypoint)  # type: ignore[attr-defined]
+        source.deploy(name=args.name, work_pool_name=args.work_pool, schedule=schedule, parameters=params,
+                      build=False, push=False)
     else:
         from prefect import serve
 
-        serve(curation_flow.to_deployment(name=args.name, schedule=schedule, parameters=params))
+        serve(flow.to_deployment(name=args.name, schedule=schedule, parameters=params))  # type: ignore[attr-defined]
 
 
 if __name__ == "__main__":

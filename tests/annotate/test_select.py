@@ -249,12 +249,10 @@ def test_config_refuses_parameters_a_strategy_does_not_read_and_repeats():
 @pytest.fixture(scope="module")
 def classifier_dir(tmp_path_factory):
     """MiniLM fine-tuned for two epochs on one-keyword reviews (~10 s on 2 cores)."""
-    from pipeline.train import TrainConfig, train_and_evaluate
+    from tests.train.helpers import train_tiny_classifier
 
-    out = tmp_path_factory.mktemp("select-cls") / "model"
-    splits = classification_table(60, seed=0), classification_table(12, seed=1), classification_table(12, seed=2)
-    result = train_and_evaluate(*splits, TrainConfig(epochs=2, batch_size=16, max_length=32, learning_rate=1e-3),
-                                out, data_version="0123456789abcdef-data")
+    out, result = train_tiny_classifier(tmp_path_factory.mktemp("select-cls") / "model", 60, epochs=2,
+                                        learning_rate=1e-3, data_version="0123456789abcdef-data")
     assert result.metrics["accuracy"] > 0.8
     return out
 

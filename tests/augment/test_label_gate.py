@@ -16,12 +16,10 @@ from tests.train.helpers import WORDS, classification_table  # noqa: E402
 
 @pytest.fixture(scope="module")
 def classifier_dir(tmp_path_factory):
-    from pipeline.train import TrainConfig, train_and_evaluate
+    from tests.train.helpers import train_tiny_classifier
 
-    out = tmp_path_factory.mktemp("label-gate") / "model"
-    splits = classification_table(90, seed=0), classification_table(18, seed=1), classification_table(18, seed=2)
-    result = train_and_evaluate(*splits, TrainConfig(epochs=3, batch_size=16, max_length=32, learning_rate=2e-4),
-                                out, data_version="v")
+    out, result = train_tiny_classifier(tmp_path_factory.mktemp("label-gate") / "model", 90, epochs=3,
+                                        learning_rate=2e-4)
     assert result.metrics["accuracy"] > 0.6
     return out
 

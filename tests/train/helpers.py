@@ -68,3 +68,15 @@ def instruction_table(pairs: list[tuple[str, str]], source: str = "qa") -> pa.Ta
 def code_record(source: str = "humaneval", with_tests: bool = True) -> dict[str, Any]:
     meta = {"test": ADD_TEST, "entry_point": "add"} if with_tests else None
     return record("code", source, prompt=ADD_PROMPT, code=ADD_PROMPT + ADD_SOLUTION, language="python", meta=meta)
+
+
+def train_tiny_classifier(out, n_train: int, epochs: int, learning_rate: float, data_version: str = "v"):
+    """MiniLM fine-tuned on `n_train` one-keyword reviews (validation and test: a fifth each); the
+    saved model folder and its result. Seconds on 2 cores."""
+    from pipeline.train import TrainConfig, train_and_evaluate
+
+    n_eval = max(n_train // 5, 12)
+    splits = classification_table(n_train, seed=0), classification_table(n_eval, seed=1), \
+        classification_table(n_eval, seed=2)
+    config = TrainConfig(epochs=epochs, batch_size=16, max_length=32, learning_rate=learning_rate)
+    return out, train_and_evaluate(*splits, config, out, data_version=data_version)
