@@ -75,10 +75,16 @@ def retry_unless_refused(_task: Any, _task_run: Any, state: Any) -> bool:
 def pull_task(cfg: PipelineConfig, client: Any) -> dict[str, Any]:
     from pipeline.annotate.sync import pull_all
 
+    from pipeline.annotate.sync import requeue_unclear
+
     out = pull_all(client, cfg.annotate, cfg.run.out_dir)
     for kind, s in out.items():
         get_run_logger().info("pulled %s: %d new, %d updated, %d deleted over %d pages (%d requests)", kind,
                               s["new"], s["updated"], s["deleted"], s["pages"], s["requests"])
+    for kind, c in requeue_unclear(client, cfg.annotate, cfg.run.out_dir).items():
+        s = out.setdefault(kind, {})
+        s["requeue"] = c
+        get_run_logger().info("%s: %d unclear, %d sent to another annotator", kind, c["unclear"], c["requeued"])
     return out
 
 

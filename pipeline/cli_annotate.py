@@ -171,11 +171,12 @@ def annotate_status(config: Optional[Path] = CONFIG, out_dir: Optional[Path] = O
 def annotate_sync(config: Optional[Path] = CONFIG, out_dir: Optional[Path] = OUT, ls_dir: Optional[Path] = LS,
                   port: int = PORT, retrain: bool = typer.Option(True, help="retrain when the threshold is met")) -> None:
     """Pull, and retrain (split -> train -> evaluate) once enough new decisions are accepted."""
-    from pipeline.annotate.sync import new_accepted_since_retrain, pull_all, retrain as run_retrain
+    from pipeline.annotate.sync import new_accepted_since_retrain, pull_all, requeue_unclear, retrain as run_retrain
 
     cfg = _cfg(config, out_dir)
     client = _client(ls_dir, port, cfg)
     _fail_on_server_errors(lambda: pull_all(client, cfg.annotate, cfg.run.out_dir))
+    _fail_on_server_errors(lambda: requeue_unclear(client, cfg.annotate, cfg.run.out_dir))
     new = new_accepted_since_retrain(cfg.run.out_dir, cfg.annotate)
     console, out = _consoles()
     out.print(f"{new} new accepted decision(s) since the last retrain (threshold {cfg.annotate.retrain_threshold})")

@@ -62,6 +62,10 @@ class AnnotationClient(Protocol):
         """user id -> e-mail, to name annotators."""
         ...
 
+    def requeue(self, task_id: int, overlap: int) -> None:
+        """Ask Label Studio for `overlap` annotations on the task: it goes back in annotators' queues."""
+        ...
+
 
 @dataclass
 class RetryPolicy:
@@ -215,6 +219,10 @@ class SdkClient:
     def users(self) -> dict[int, str]:
         return self._call("list users", lambda: {u.id: u.email or u.username or str(u.id)
                                                  for u in self._ls.users.list()})
+
+    def requeue(self, task_id: int, overlap: int) -> None:
+        # is_labeled is recomputed only when an annotation is saved; clear it so the queue serves it now.
+        self._call("requeue a task", lambda: self._ls.tasks.update(id=task_id, overlap=overlap, is_labeled=False))
 
     # -- used by tests, benchmarks and demos to act as annotators
     @property

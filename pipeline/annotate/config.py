@@ -36,6 +36,8 @@ class AnnotateConfig(Strict):
         default_factory=lambda: ["classification", "instruction", "code"], min_length=1)
     annotators_per_task: int = Field(default=1, ge=1, le=20,
                                      description="Label Studio's maximum annotations (overlap) per task")
+    max_annotators_per_task: int = Field(default=5, ge=1, le=50, description="an unclear task is sent to one "
+                                         "more annotator after each pull, up to this many")
     merge_rule: Literal["majority", "unanimity"] = "majority"
     min_annotators: int = Field(default=1, ge=1, description="decisions wait for this many annotators")
     select: SelectConfig = Field(default_factory=_default_select)

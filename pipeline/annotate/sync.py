@@ -117,6 +117,36 @@ def pull_all(client: AnnotationClient, config: AnnotateConfig, out_dir: str | Pa
             for kind, store in existing_stores(out_dir, config).items() if store.state().get("project_id")}
 
 
+def requeue_unclear(client: AnnotationClient, config: AnnotateConfig, out_dir: str | Path) -> dict[str, Any]:
+    """Tasks whose annotators disagree go back in the queue for one more annotator each time, up to
+    `max_annotators_per_task`; they never enter training until a decision is clear."""
+    from pipeline.annotate.apply import decide
+
+    out = {}
+    for kind, store in existing_stores(out_dir, config).items():
+        state = store.state()
+        asked = {int(k): v for k, v in state.get("requeued", {}).items()}
+        tasks = dict(zip(store.ledger().column("record_id").to_pylist(), store.ledger().column("task_id").to_pylist()))
+        counts = {"unclear": 0, "requeued": 0, "at_max": 0, "not_pushed_from_here": 0}
+        for rid, (d, _) in decide(kind, store.live(), config.merge_rule, config.min_annotators).items():
+            if d.status != "unclear":
+                continue
+            counts["unclear"] += 1
+            task = tasks.get(rid)
+            want = min(d.n_votes + 1, config.max_annotators_per_task)
+            if task is None:
+                counts["not_pushed_from_here"] += 1
+            elif want <= d.n_votes:
+                counts["at_max"] += 1
+            elif asked.get(task, 0) < want:
+                client.requeue(task, want)
+                asked[task] = want
+                counts["requeued"] += 1
+        store.save_state({**store.state(), "requeued": {str(k): v for k, v in sorted(asked.items())}})
+        out[kind] = counts
+    return out
+
+
 def accepted_decisions(out_dir: str | Path, config: AnnotateConfig) -> dict[str, str]:
     """record id -> the accepted verdict, over every kind's store."""
     from pipeline.annotate.apply import decide

@@ -185,6 +185,12 @@ def test_sync_flow_retrains_on_the_merged_labels(prefect_harness, loop, annotate
     result = annotation_sync_flow(config=cfg.model_dump(mode="json"), url=server_url,
                                   token=token)
     assert result["pulled"]["classification"]["new"] == 0
+    # The disagreement goes back in the queue for a third annotator, once.
+    assert result["pulled"]["classification"]["requeue"] == {"unclear": 1, "requeued": 1, "at_max": 0,
+                                                             "not_pushed_from_here": 0}
+    split_task = loop["client"].task_index(loop["project"].id)[annotated["split"]][0]
+    task = loop["client"].sdk.tasks.get(split_task)
+    assert task.overlap == 3 and not task.is_labeled
     assert result["new_accepted"] == 3  # relabel, confirm, and the updated task; the split stays queued
     assert result["retrained"]
     model = result["retrain"]["models"][0]
@@ -205,6 +211,7 @@ def test_sync_flow_retrains_on_the_merged_labels(prefect_harness, loop, annotate
     # Nothing new since: the next sync does not retrain.
     again = annotation_sync_flow(config=cfg.model_dump(mode="json"), url=server_url, token=token)
     assert again["new_accepted"] == 0 and not again["retrained"]
+    assert again["pulled"]["classification"]["requeue"]["requeued"] == 0
 
 
 def test_annotate_stage_accounts_and_reports_agreement(loop, annotated):
