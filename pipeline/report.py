@@ -155,6 +155,11 @@ def render(summary: RunSummary) -> str:
              f"code {escape(summary.code_version)}. Output: <code>{escape(summary.out_dir)}</code></p>"]
     parts += _stages_section(summary)
     parts += _models_section(out_dir, summary.run_id)
+    for st in summary.stages:
+        if st.stage == "annotate":
+            from pipeline.annotate.report import annotation_html
+
+            parts += annotation_html(st.path)
     parts += _lengths_section(summary)
     for st in summary.stages:
         parts += _reasons_section(st)

@@ -9,6 +9,9 @@ then the change mixes a better model with a different yardstick.
 
 from __future__ import annotations
 
+import json
+from html import escape
+from pathlib import Path
 from typing import Any
 
 from pipeline.catalog import Catalog
@@ -62,3 +65,28 @@ def _markdown(applied: dict[str, Any], rows: list[dict[str, Any]]) -> str:
             lines.append(f"| {k} | {fmt(v['before'])} | {fmt(v['after'])} | {fmt(v['change'])} |")
         lines.append("")
     return "\n".join(lines)
+
+
+def annotation_html(stage_dir: str | Path) -> list[str]:
+    """The run report's section for an `annotate` stage: decisions and agreement per kind, and
+    each annotator's agreement with the merged result and with each other."""
+    path = Path(stage_dir) / "agreement.json"
+    if not path.is_file():
+        return []
+    fmt = lambda x: "-" if x is None else f"{x:.3f}"  # noqa: E731
+    parts = ["<h2>Annotation: decisions and agreement</h2><table><tr><th>kind</th><th>tasks</th><th>accepted</th>"
+             "<th>unclear</th><th>pending</th><th>Krippendorff's alpha</th><th>mean task agreement</th></tr>"]
+    report = json.loads(path.read_text())
+    for kind, r in report.items():
+        s, by = r["summary"], r["summary"].get("by_status", {})
+        parts.append(f"<tr><td>{escape(kind)}</td><td class=n>{s.get('n_tasks', 0)}</td>"
+                     + "".join(f"<td class=n>{by.get(k, 0)}</td>" for k in ("accepted", "unclear", "pending"))
+                     + f"<td class=n>{fmt(s.get('alpha'))}</td><td class=n>{fmt(s.get('mean_agreement'))}</td></tr>")
+    parts.append("</table><table><tr><th>kind</th><th>annotator</th><th>tasks</th><th>agreement with result</th>"
+                 "<th>kappa with result</th></tr>")
+    for kind, r in report.items():
+        for who, a in sorted(r["annotators"].items()):
+            parts.append(f"<tr><td>{escape(kind)}</td><td>{escape(who)}</td><td class=n>{a['n_tasks']}</td>"
+                         f"<td class=n>{fmt(a['agreement_with_result'])}</td>"
+                         f"<td class=n>{fmt(a['kappa_with_result'])}</td></tr>")
+    return [*parts, "</table>"]

@@ -229,6 +229,8 @@ def test_annotate_stage_accounts_and_reports_agreement(loop, annotated):
     report = json.loads((out.path / "agreement.json").read_text())["classification"]
     pair = report["annotators"]["admin@curate.local"]["pairwise"]["second@curate.local"]
     assert pair["n"] == 4 and pair["agreement"] == 0.75
+    html = (Path(loop["cfg"].run.out_dir) / "report.html").read_text()
+    assert "Annotation: decisions and agreement" in html and "second@curate.local" in html
 
 
 def test_cli_status_and_pull(loop, annotated, tmp_path, monkeypatch):
