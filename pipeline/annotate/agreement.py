@@ -100,6 +100,7 @@ class Vote:
     verdict: str | None
     value: dict  # parse_annotation output
     updated_at: str  # ISO 8601
+    annotation_id: int | None = None  # the Label Studio annotation, named in lineage
 
 
 @dataclass

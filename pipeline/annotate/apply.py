@@ -53,9 +53,8 @@ def votes_by_record(kind: str, live: list[dict[str, Any]]) -> dict[str, list[Any
     out: dict[str, list[Any]] = {}
     for (rid, who), v in sorted(latest.items()):
         parsed = parse_annotation(kind, json.loads(v["result"]))
-        vote = Vote(annotator=who, verdict=verdict(kind, parsed), value=parsed, updated_at=v["updated_at"])
-        vote.annotation_id = v["annotation_id"]  # type: ignore[attr-defined]
-        out.setdefault(rid, []).append(vote)
+        out.setdefault(rid, []).append(Vote(annotator=who, verdict=verdict(kind, parsed), value=parsed,
+                                            updated_at=v["updated_at"], annotation_id=v["annotation_id"]))
     return out
 
 

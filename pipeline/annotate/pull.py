@@ -41,7 +41,8 @@ def pull_annotations(client: AnnotationClient, project_id: int, store: Annotatio
     cursor = state.get("cursor")
     since = iso_z(parse_time(cursor) - timedelta(seconds=overlap_s)) if cursor else None
     versions = store.versions()
-    seen = {(v["annotation_id"], v["updated_at"], v["deleted"]) for v in versions.to_pylist()}
+    stored = versions.to_pylist()
+    seen = {(v["annotation_id"], v["updated_at"], v["deleted"]) for v in stored}
     live_by_task: dict[int, set[int]] = {}
     for v in store.live(versions):
         live_by_task.setdefault(v["task_id"], set()).add(v["annotation_id"])
@@ -49,7 +50,7 @@ def pull_annotations(client: AnnotationClient, project_id: int, store: Annotatio
     sync_id = now_iso().replace(":", "")
     counts = {"pages": 0, "tasks_seen": 0, "new": 0, "updated": 0, "deleted": 0, "unchanged": 0,
               "tasks_without_record_id": 0}
-    known_ids = {v["annotation_id"] for v in versions.to_pylist()}
+    known_ids = {v["annotation_id"] for v in stored}
     newest = parse_time(cursor) if cursor else None
     for page_no, page in enumerate(client.changed_tasks(project_id, since, page_size)):
         rows = []

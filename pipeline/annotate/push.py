@@ -93,7 +93,8 @@ def push_records(client: AnnotationClient, project_id: int, table: pa.Table, sel
     records = {r["id"]: r for r in table.to_pylist()}
     preds = {p["id"]: p for p in predictions.to_pylist()} if predictions is not None else {}
     builder, rejected, todo = TaskBuilder(config), [], []
-    for why in selected.to_pylist():
+    why_by_id = {w["id"]: w for w in selected.to_pylist()}
+    for why in why_by_id.values():
         rec = records.get(why["id"])
         reason = None if rec is not None else "not_in_data"
         if rec is not None and not any((rec.get(f) or "").strip() for f in TASK_FIELDS[rec["kind"]]):
@@ -112,7 +113,6 @@ def push_records(client: AnnotationClient, project_id: int, table: pa.Table, sel
     duplicates = {rid: ids for rid, ids in index.items() if len(ids) > 1}
     missing = [t for t in todo if t["data"]["record_id"] not in present]
     already = len(todo) - len(missing)
-    why_by_id = {w["id"]: w for w in selected.to_pylist()}
     store.add_to_ledger([_ledger_row(rid, ids[0], push_id, why_by_id.get(rid), model_version)
                          for rid, ids in index.items() if rid in why_by_id])
     last_id = max((i for ids in index.values() for i in ids), default=0)

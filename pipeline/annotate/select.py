@@ -27,7 +27,7 @@ _PARAMS: dict[str, set[str]] = {"least_confident": {"max_confidence"}, "label_er
                                 "near_duplicates": {"margin", "threshold"}, "augment_borderline": {"margin"},
                                 "random": set()}
 # The input each strategy ranks from, as named in select_records' arguments.
-_NEEDS = {"least_confident": "predictions", "label_errors": "predictions", "near_duplicates": "pairs",
+NEEDS = {"least_confident": "predictions", "label_errors": "predictions", "near_duplicates": "pairs",
           "augment_borderline": "candidates"}
 SELECTED_SCHEMA = pa.schema([("id", pa.string()), ("strategy", pa.string()), ("strategies", pa.string()),
                              ("score", pa.float64()), ("reason", pa.string()), ("context_id", pa.string())])
@@ -189,8 +189,8 @@ def select_records(table: pa.Table, config: SelectConfig, predictions: pa.Table 
     """(selected records in priority order, per-strategy counts plus `total_selected`)."""
     inputs = {"predictions": predictions, "pairs": pairs, "candidates": candidates}
     for s in config.strategies:
-        if s.name in _NEEDS and inputs[_NEEDS[s.name]] is None:
-            raise ValueError(f"strategy {s.name} needs `{_NEEDS[s.name]}`, which was not given")
+        if s.name in NEEDS and inputs[NEEDS[s.name]] is None:
+            raise ValueError(f"strategy {s.name} needs `{NEEDS[s.name]}`, which was not given")
     present, exclude = table.column("id").to_pylist(), exclude or set()
     in_table = set(present)
     chosen: dict[str, dict[str, Any]] = {}  # insertion order is priority order

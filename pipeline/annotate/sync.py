@@ -67,7 +67,7 @@ def push_kind(client: AnnotationClient, config: AnnotateConfig, out_dir: str | P
     next one (the same records, none twice) before that one selects anything new. Each completed
     push adds up to the budgets of records not pushed before."""
     from pipeline.annotate.push import push_records
-    from pipeline.annotate.select import SELECTED_SCHEMA, SelectConfig, select_records
+    from pipeline.annotate.select import NEEDS, SELECTED_SCHEMA, SelectConfig, select_records
 
     store = store_for(out_dir, config, kind)
     state = store.state()
@@ -84,9 +84,7 @@ def push_kind(client: AnnotationClient, config: AnnotateConfig, out_dir: str | P
         kw = {"max_length": config.score_max_length}
         predictions, version = predict(model_dir, scored, **kw), model_version(model_dir)
     inputs = {"predictions": predictions, "pairs": pairs, "candidates": candidates}
-    needs = {"least_confident": "predictions", "label_errors": "predictions", "near_duplicates": "pairs",
-             "augment_borderline": "candidates"}
-    usable = [s for s in config.select.strategies if inputs.get(needs.get(s.name, ""), True) is not None
+    usable = [s for s in config.select.strategies if inputs.get(NEEDS.get(s.name, ""), True) is not None
               and not (s.name == "label_errors" and kind != "classification")]
     skipped = [s.name for s in config.select.strategies if s not in usable]
     pending = store.root / PENDING
