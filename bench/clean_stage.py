@@ -14,7 +14,7 @@ import sys
 import time
 
 from pipeline.clean import CleanStage
-from pipeline.config import CleanConfig
+from pipeline.clean.config import CleanConfig
 from pipeline.records import empty_record, operation, record_id, records_to_table
 
 REVIEWS = [

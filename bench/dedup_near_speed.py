@@ -51,8 +51,8 @@ from scipy import sparse  # noqa: E402
 from scipy.sparse.csgraph import connected_components  # noqa: E402
 
 from pipeline.demo.data import chatterbot_jsonl, data_home, spamassassin_dir  # noqa: E402
-from pipeline.dedup.lsh import band_keys, candidate_pairs, estimated_jaccard, optimal_bands  # noqa: E402
-from pipeline.dedup.minhash import MinHasher  # noqa: E402
+from pipeline.similarity.lsh import band_keys, candidate_pairs, estimated_jaccard, optimal_bands  # noqa: E402
+from pipeline.similarity.minhash import MinHasher  # noqa: E402
 
 WORD = re.compile(r"\w+")
 SENTENCE = re.compile(r"(?<=[.!?])\s+|\s*\n\s*")

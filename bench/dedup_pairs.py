@@ -71,7 +71,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from pipeline.dedup.config import DEFAULT_DEDUP_FIELDS  # noqa: E402
-from pipeline.split.content import compared_text  # noqa: E402
+from pipeline.similarity.content import compared_text  # noqa: E402
 
 VERSION = 5  # bump when the construction changes: it is part of the pair-set cache key
 MINE_VERSION = 3  # bump when the mining (candidates, difflib) changes
@@ -255,7 +255,7 @@ def load_chatterbot() -> tuple[list[Rec], list[tuple[int, int]]]:
 def load_stdlib() -> list[Rec]:
     from pipeline.collect import read_source
     from pipeline.collect.base import RawRow
-    from pipeline.config import SourceConfig
+    from pipeline.collect.config import SourceConfig
     from pipeline.demo.config import STDLIB_EXCLUDE
 
     src = SourceConfig(name="stdlib", kind="code", format="code_tree", path=sysconfig.get_paths()["stdlib"],

@@ -50,7 +50,7 @@ from dedup_pairs import (CACHE, RATE_BUCKETS, SOURCES, Pair, composition, exclud
                          load_pair_set, rate_bucket)
 
 from pipeline.dedup.config import NearConfig, SemanticConfig  # noqa: E402
-from pipeline.split.content import content_key  # noqa: E402
+from pipeline.similarity.content import content_key  # noqa: E402
 
 NEAR_THRESHOLDS = [round(0.5 + 0.05 * i, 2) for i in range(9)]  # 0.50 .. 0.90
 SEM_THRESHOLDS = [round(0.80 + 0.01 * i, 2) for i in range(19)]  # 0.80 .. 0.98
@@ -142,7 +142,7 @@ class Near:
         self.sig_time: dict[tuple[str, int], float] = {}
 
     def signatures(self, unit: str, ngram: int) -> dict[str, np.ndarray]:
-        from pipeline.dedup.minhash import MinHasher
+        from pipeline.similarity.minhash import MinHasher
 
         if (unit, ngram) not in self.sigs:
             t0 = time.perf_counter()
@@ -157,8 +157,8 @@ class Near:
     def predict(self, unit: str, ngram: int, threshold: float,
                 bands: int | None = None, rows: int | None = None) -> tuple[np.ndarray, np.ndarray, float, tuple]:
         """(predicted, estimated Jaccard of each labelled pair, LSH+verify seconds, (bands, rows))."""
-        from pipeline.dedup.lsh import near_duplicate_pairs, optimal_bands
-        from pipeline.dedup.minhash import is_empty
+        from pipeline.similarity.lsh import near_duplicate_pairs, optimal_bands
+        from pipeline.similarity.minhash import is_empty
 
         sigs = self.signatures(unit, ngram)
         if bands is None:
@@ -174,7 +174,7 @@ class Near:
 
     def estimates(self, unit: str, ngram: int) -> np.ndarray:
         """Estimated Jaccard of each pair's own two signatures (no LSH)."""
-        from pipeline.dedup.lsh import estimated_jaccard
+        from pipeline.similarity.lsh import estimated_jaccard
 
         sigs = self.signatures(unit, ngram)
         idx = self.index

@@ -1,7 +1,8 @@
-"""The curation flow: validate the config, then run each pipeline step as a Prefect task.
+"""The curation flow: validate the config, then run each stage of the step list as a Prefect task.
 
-The flow only orchestrates. The steps are `pipeline.runner`'s, the same the local engine runs,
-and the deployment (schedule, work pool) lives in `deploy/`.
+The flow only orchestrates. The steps and stages are `pipeline.steps.STEPS`, the same the local
+runner and the CLI read; each stage's shard tasks run on the run's executor (local or Dask).
+The deployment (schedule, work pool) lives in `deploy/`.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.states import Completed
 
 from pipeline.config import ConfigError, PipelineConfig, load_config, parse_config, resolve_paths
 from pipeline.progress import rich_progress
-from pipeline.runner import (
-    RunContext, pipeline_run, step_ablation, step_annotate, step_augment, step_clean, step_collect, step_dedup,
-    step_split, step_train,
-)
+from pipeline.runner import RunContext, pipeline_run, run_one_stage, step_ablation, step_train
+from pipeline.stage import Stage
+from pipeline.steps import STEPS
 from pipeline.store import StageOutput
 
 # Errors that may not recur on a second try (a flaky disk or network share, a hub timeout).
@@ -35,39 +36,25 @@ def retry_on_transient_io(_task, _task_run, state) -> bool:
     return isinstance(exc, TRANSIENT_ERRORS)
 
 
-# Tasks get the run context and return a StageOutput (a folder path and its manifest dict).
-# NO_CACHE and no result persistence: our own store already reuses a stage's output by its
-# fingerprint, so Prefect must not hash or pickle the inputs (the config, the catalog) again.
-@task(name="collect", retries=2, retry_delay_seconds=[10, 60], retry_condition_fn=retry_on_transient_io,
-      cache_policy=NO_CACHE, persist_result=False)
-def collect_task(ctx: RunContext) -> StageOutput:
-    return _logged(step_collect(ctx))
+# One task per stage, named after it. NO_CACHE and no result persistence: the store already
+# reuses a stage's output by its key (stage, version, config, input fingerprint), so Prefect
+# must not hash or pickle the inputs again; a reused stage ends in a Completed state named
+# "Cached", so the UI shows it as such while the store stays the source of truth.
+@task(cache_policy=NO_CACHE, persist_result=False)
+def stage_task(ctx: RunContext, stage: Stage, source: StageOutput | None) -> Any:
+    out = _logged(run_one_stage(ctx, stage, source))
+    if out.reused:
+        return Completed(data=out, name="Cached", message=f"reused {out.path.name}")
+    return out
 
 
-@task(name="clean", cache_policy=NO_CACHE, persist_result=False)  # deterministic: no retries
-def clean_task(ctx: RunContext, collected: StageOutput) -> StageOutput:
-    return _logged(step_clean(ctx, collected))
-
-
-@task(name="dedup", cache_policy=NO_CACHE, persist_result=False)
-def dedup_task(ctx: RunContext, cleaned: StageOutput) -> StageOutput:
-    return _logged_stages(ctx, "dedup_", step_dedup(ctx, cleaned))
-
-
-@task(name="augment", cache_policy=NO_CACHE, persist_result=False)  # seeded: a retry makes the same
-def augment_task(ctx: RunContext, deduped: StageOutput) -> StageOutput:
-    return _logged_stages(ctx, "augment_", step_augment(ctx, deduped))
-
-
-@task(name="annotate", cache_policy=NO_CACHE, persist_result=False)
-def annotate_task(ctx: RunContext, augmented: StageOutput) -> StageOutput:
-    out = step_annotate(ctx, augmented)
-    return _logged(out) if "annotate" in ctx.outputs else out
-
-
-@task(name="split", cache_policy=NO_CACHE, persist_result=False)
-def split_task(ctx: RunContext, source: StageOutput) -> StageOutput:
-    return _logged(step_split(ctx, source))
+def _stage_task_for(stage: Stage):
+    # Collection reads the sources (a network share, a hub): transient I/O is retried. The
+    # other stages are deterministic, or seeded: a retry would fail the same way.
+    if stage.input is None:
+        return stage_task.with_options(name=stage.name, retries=2, retry_delay_seconds=[10, 60],
+                                       retry_condition_fn=retry_on_transient_io)
+    return stage_task.with_options(name=stage.name)
 
 
 @task(name="train", cache_policy=NO_CACHE, persist_result=False)  # a failed fit is not transient
@@ -85,14 +72,6 @@ def _logged_models(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         get_run_logger().info("model %s/%s on data %s (train %d): %s", r["task"], r["variant"],
                               r["data_version"][:12], r["n_train"], r["metrics"])
     return rows
-
-
-def _logged_stages(ctx: RunContext, prefix: str, out: StageOutput) -> StageOutput:
-    """Log every stage a step ran (its name starts with `prefix`); returns the step's output."""
-    for name, stage_out in ctx.outputs.items():
-        if name.startswith(prefix):
-            _logged(stage_out)
-    return out
 
 
 def _logged(out: StageOutput) -> StageOutput:
@@ -126,13 +105,13 @@ def curation_flow(config_path: str | None = None, config: dict[str, Any] | None 
     cfg = resolve_config(config_path, config, out_dir)  # a bad config fails here, before any task
     bars = rich_progress() if show_progress else nullcontext(None)
     with bars as progress, pipeline_run(cfg, progress) as ctx:
-        collected = collect_task(ctx)
-        cleaned = clean_task(ctx, collected)
-        deduped = dedup_task(ctx, cleaned)
-        augmented = augment_task(ctx, deduped)  # with augment disabled, passes the dedup output on
-        annotated = annotate_task(ctx, augmented)  # pulled annotations applied, when enabled
-        split = split_task(ctx, annotated)
-        models = train_task(ctx, annotated, split) if cfg.train else []
+        source: StageOutput | None = None
+        for step in STEPS:
+            for stage in step.stages(cfg):
+                source = _stage_task_for(stage)(ctx, stage, source)
+            assert source is not None
+            ctx.steps[step.name] = source
+        models = train_task(ctx, ctx.output("annotate"), source) if cfg.train else []
         if cfg.ablation is not None:
             models += ablation_task(ctx)
     summary = summarize(ctx, models)

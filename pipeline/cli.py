@@ -30,7 +30,21 @@ class Engine(str, Enum):
     local = "local"
 
 
-def _config(config: Optional[Path], out_dir: Optional[Path]) -> PipelineConfig:
+class ExecutorOpt(str, Enum):
+    local = "local"
+    dask = "dask"
+
+
+_state = {"debug": False}
+
+
+@app.callback()
+def _main(debug: bool = typer.Option(False, "--debug", help="show the traceback of an error")) -> None:
+    _state["debug"] = debug
+
+
+def _config(config: Optional[Path], out_dir: Optional[Path], executor: Optional[ExecutorOpt] = None,
+            scheduler: Optional[str] = None) -> PipelineConfig:
     try:
         if config is None:
             from pipeline.demo.config import demo_config
@@ -46,10 +60,31 @@ def _config(config: Optional[Path], out_dir: Optional[Path]) -> PipelineConfig:
         raise typer.Exit(2) from None
     if out_dir is not None:
         cfg.run.out_dir = str(out_dir.resolve())
+    if scheduler is not None:
+        cfg.run.executor, cfg.run.dask.address = "dask", scheduler
+    if executor is not None:
+        cfg.run.executor = executor.value
     return cfg
 
 
 def _run(cfg: PipelineConfig, engine: Engine, until: str | None = None, only_ablation: bool = False) -> None:
+    from pipeline.collect.base import SourceError
+    from pipeline.executors import ExecutorError
+
+    try:
+        run_id = _run_engine(cfg, engine, until, only_ablation)
+    except (SourceError, ExecutorError, ConfigError) as exc:
+        # A user's mistake (a path that matches nothing, a scheduler out of reach): one line.
+        if _state["debug"]:
+            raise
+        console.print(Text(f"error: {exc}", style="red"))
+        raise typer.Exit(2) from None
+    _print_inspect(Path(cfg.run.out_dir), run_id, examples=1)
+    out.print(f"\nOutputs: [bold]{cfg.run.out_dir}/stages/[/]   catalog: {cfg.run.out_dir}/catalog.sqlite")
+    out.print(f"Report:  [bold]{cfg.run.out_dir}/report.html[/]   details: curate inspect {cfg.run.out_dir}")
+
+
+def _run_engine(cfg: PipelineConfig, engine: Engine, until: str | None, only_ablation: bool) -> str:
     from pipeline import runner
 
     if engine is Engine.prefect and until is None and not only_ablation:
@@ -60,79 +95,50 @@ def _run(cfg: PipelineConfig, engine: Engine, until: str | None = None, only_abl
         from flows.curation import curation_flow
 
         summary = curation_flow(config=cfg.model_dump(mode="json"), show_progress=sys.stderr.isatty())
-        run_id = summary["run_id"]
-    else:
-        from pipeline.progress import rich_progress
+        return summary["run_id"]
+    from pipeline.progress import rich_progress
 
-        with rich_progress() as factory:
-            run_id = runner.run_pipeline(cfg, factory, until=until, only_ablation=only_ablation).run_id
-    _print_inspect(Path(cfg.run.out_dir), run_id, examples=1)
-    out.print(f"\nOutputs: [bold]{cfg.run.out_dir}/stages/[/]   catalog: {cfg.run.out_dir}/catalog.sqlite")
-    out.print(f"Report:  [bold]{cfg.run.out_dir}/report.html[/]   details: curate inspect {cfg.run.out_dir}")
+    with rich_progress() as factory:
+        return runner.run_pipeline(cfg, factory, until=until, only_ablation=only_ablation).run_id
+
+
+_CONFIG_OPT = typer.Option(None, "--config", "-c", help="pipeline YAML; without it, the demo")
+_OUT_OPT = typer.Option(None, "--out", help="override run.out_dir")
+_EXECUTOR_OPT = typer.Option(None, "--executor", help="where shard tasks run (overrides run.executor)")
+_SCHEDULER_OPT = typer.Option(None, "--scheduler", help="a Dask scheduler's address (tcp://host:8786); implies dask")
 
 
 @app.command()
 def run(
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="pipeline YAML; without it, the demo"),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="override run.out_dir"),
+    config: Optional[Path] = _CONFIG_OPT,
+    out_dir: Optional[Path] = _OUT_OPT,
     engine: Engine = typer.Option(Engine.prefect, help="prefect: a Prefect flow run (no server needed); local: in-process"),
+    executor: Optional[ExecutorOpt] = _EXECUTOR_OPT,
+    scheduler: Optional[str] = _SCHEDULER_OPT,
 ) -> None:
     """Run the whole pipeline (as far as stages exist)."""
-    _run(_config(config, out_dir), engine)
+    _run(_config(config, out_dir, executor, scheduler), engine)
 
 
-@app.command()
-def collect(
-    config: Optional[Path] = typer.Option(None, "--config", "-c"),
-    out_dir: Optional[Path] = typer.Option(None, "--out"),
-) -> None:
-    """Run the collection stage only."""
-    _run(_config(config, out_dir), Engine.local, until="collect")
+def _step_command(name: str, help_text: str) -> None:
+    """`curate <step>`: the steps up to this one, from the step list (stored stages are reused)."""
+
+    def command(config: Optional[Path] = _CONFIG_OPT, out_dir: Optional[Path] = _OUT_OPT,
+                executor: Optional[ExecutorOpt] = _EXECUTOR_OPT, scheduler: Optional[str] = _SCHEDULER_OPT) -> None:
+        _run(_config(config, out_dir, executor, scheduler), Engine.local, until=name)
+
+    app.command(name, help=f"The steps up to {name}: {help_text} (stored stages are reused).")(command)
 
 
-@app.command()
-def clean(
-    config: Optional[Path] = typer.Option(None, "--config", "-c"),
-    out_dir: Optional[Path] = typer.Option(None, "--out"),
-) -> None:
-    """Run collection (reused when stored) and cleaning."""
-    _run(_config(config, out_dir), Engine.local, until="clean")
+def _register_step_commands() -> None:
+    from pipeline.steps import STEPS
+
+    for step in STEPS:
+        _step_command(step.name, step.help)
+    _step_command("train", "then fine-tune and evaluate every `train` task on the current data")
 
 
-@app.command()
-def dedup(
-    config: Optional[Path] = typer.Option(None, "--config", "-c"),
-    out_dir: Optional[Path] = typer.Option(None, "--out"),
-) -> None:
-    """Run the stages up to deduplication (exact, near, semantic; stored stages are reused)."""
-    _run(_config(config, out_dir), Engine.local, until="dedup")
-
-
-@app.command("augment")
-def augment_cmd(
-    config: Optional[Path] = typer.Option(None, "--config", "-c"),
-    out_dir: Optional[Path] = typer.Option(None, "--out"),
-) -> None:
-    """Run the stages up to augmentation (stored stages are reused)."""
-    _run(_config(config, out_dir), Engine.local, until="augment")
-
-
-@app.command()
-def split(
-    config: Optional[Path] = typer.Option(None, "--config", "-c"),
-    out_dir: Optional[Path] = typer.Option(None, "--out"),
-) -> None:
-    """Run the stages up to the train/validation/test split (stored stages are reused)."""
-    _run(_config(config, out_dir), Engine.local, until="split")
-
-
-@app.command()
-def train(
-    config: Optional[Path] = typer.Option(None, "--config", "-c"),
-    out_dir: Optional[Path] = typer.Option(None, "--out"),
-) -> None:
-    """Run the stages, then fine-tune and evaluate every `train` task on the current data."""
-    _run(_config(config, out_dir), Engine.local, until="train")
+_register_step_commands()
 
 
 @app.command()

@@ -6,15 +6,13 @@ content fields are compared (dedup: the whole example; split: the input side of 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import Field, model_validator
 
+from pipeline.collect.config import SourceConfig
 from pipeline.config_base import Strict
 from pipeline.records import CONTENT_FIELDS, REQUIRED_FIELDS
-
-if TYPE_CHECKING:
-    from pipeline.config import SourceConfig
 
 
 class ReferenceSource(Strict):
@@ -49,9 +47,6 @@ class ReferenceSource(Strict):
         Required fields that are not compared get a placeholder constant: a benchmark file of
         prompts alone must load although the instruction kind requires a response.
         """
-        # Imported here: pipeline.config imports the stage configs that import this module.
-        from pipeline.config import SourceConfig
-
         placeholders = {f: "-" for f in REQUIRED_FIELDS[self.kind] if f not in compared}
         return SourceConfig(name=self.name, kind=self.kind, format=self.format, path=self.path,
                             fields=self.fields, constants=placeholders, keep_extra=False)

@@ -79,7 +79,7 @@ def _lengths_section(s: RunSummary, sample: int = 200_000) -> list[str]:
     clean = next((st for st in s.stages if st.stage == "clean"), None)
     if clean is None:
         return []
-    table = pq.read_table(Path(clean.path) / "kept.parquet", columns=["kind", "score_chars"]).slice(0, sample)
+    table = pq.read_table(Path(clean.path) / "kept", columns=["kind", "score_chars"]).slice(0, sample)
     lengths: dict[str, list[float]] = {}
     for kind, n in zip(table.column("kind").to_pylist(), table.column("score_chars").to_pylist()):
         lengths.setdefault(kind, []).append(n)

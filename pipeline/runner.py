@@ -1,7 +1,8 @@
-"""Run the pipeline's stages in order, recording each in the run catalog.
+"""Run the pipeline's steps in order, recording each stage in the run catalog.
 
-The same step functions serve the local engine (`run_pipeline`) and the Prefect flow in
-`flows/`, which wraps each step in a task.
+The steps and their stages come from `pipeline.steps.STEPS`; each stage runs through
+`pipeline.engine.run_stage` on the run's executor (local or Dask). The local engine
+(`run_pipeline`) and the Prefect flow in `flows/` both drive the same functions.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from typing import Callable, Iterator
 
 from pipeline.catalog import Catalog
 from pipeline.config import PipelineConfig
+from pipeline.executors import Executor, make_executor
 from pipeline.fingerprint import code_version, hash_json
 from pipeline.progress import ProgressFactory
+from pipeline.stage import Stage
+from pipeline.steps import MODEL_STEPS, STEP_NAMES, Step, steps_until
 from pipeline.store import StageOutput, StageStore
-
 
 
 @dataclass
@@ -27,9 +30,10 @@ class RunContext:
     run_id: str
     store: StageStore
     catalog: Catalog
+    executor: Executor
     progress: ProgressFactory | None = None
-    outputs: dict[str, StageOutput] = field(default_factory=dict)
-    aliases: dict[str, str] = field(default_factory=dict)  # a step's name -> its last stage's (dedup -> dedup_near)
+    outputs: dict[str, StageOutput] = field(default_factory=dict)  # stage name -> its output
+    steps: dict[str, StageOutput] = field(default_factory=dict)  # step name -> its last stage's output
 
     def record(self, name: str, output: StageOutput) -> StageOutput:
         self.outputs[name] = output
@@ -38,7 +42,7 @@ class RunContext:
 
     def output(self, name: str) -> StageOutput:
         """A stage's output by stage or step name (`dedup` is the last dedup level that ran)."""
-        return self.outputs[self.aliases.get(name, name)]
+        return self.outputs[name] if name in self.outputs else self.steps[name]
 
     def progress_for(self, name: str, total: int | None) -> Callable[[int], None] | None:
         return self.progress(name, total) if self.progress else None
@@ -51,99 +55,52 @@ class RunContext:
         return lambda stage, total: factory(f"{prefix} {stage}", total)
 
 
-def start_run(config: PipelineConfig, progress: ProgressFactory | None = None) -> RunContext:
+def start_run(config: PipelineConfig, progress: ProgressFactory | None = None,
+              executor: Executor | None = None) -> RunContext:
     out = Path(config.run.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     catalog = Catalog(out)
     config_json = config.model_dump(mode="json")
     run_id = catalog.start_run(config.run.name, config_json, hash_json(config_json), code_version())
-    return RunContext(config, run_id, StageStore(out), catalog, progress)
+    executor = executor or make_executor(config.run.executor, config.run.workers, config.run.dask)
+    return RunContext(config, run_id, StageStore(out), catalog, executor, progress)
 
 
-def step_collect(ctx: RunContext) -> StageOutput:
-    from pipeline.collect import collect
+def run_one_stage(ctx: RunContext, stage: Stage, source: StageOutput | None) -> StageOutput:
+    """One stage on the run's executor (or its stored output), recorded in the catalog."""
+    from pipeline.engine import run_stage
 
-    out = collect(ctx.config.sources, ctx.config.collect, ctx.store, ctx.progress_for("collect", None))
-    return ctx.record("collect", out)
-
-
-def step_clean(ctx: RunContext, collected: StageOutput) -> StageOutput:
-    from pipeline.clean.stage import CleanStage
-    from pipeline.stage import run_batch_stage
-
-    out = run_batch_stage(
-        CleanStage(ctx.config.clean), collected, ctx.store,
-        workers=ctx.config.run.workers, batch_size=ctx.config.run.batch_size,
-        progress=ctx.progress_for("clean", collected.counts["kept"]),
-    )
-    return ctx.record("clean", out)
+    total = None if source is None else source.counts["kept"]
+    return ctx.record(stage.name, run_stage(stage, source, ctx.store, ctx.executor,
+                                            batch_size=ctx.config.run.batch_size,
+                                            progress=ctx.progress_for(stage.name, total)))
 
 
-def step_dedup(ctx: RunContext, source: StageOutput) -> StageOutput:
-    """Each enabled dedup level in order (exact, near, semantic); `dedup` names the last output."""
-    from pipeline.dedup.config import LEVELS
-    from pipeline.dedup.stage import deduplicate, stage_name
-
-    config = ctx.config.dedup
-    cache = _cache_dir(ctx) / "embeddings"
-    out, last = source, "clean"
-    for level in LEVELS:
-        if not getattr(config, level).enabled:
-            continue
-        name = stage_name(level)
-        out = ctx.record(name, deduplicate(level, out, config, ctx.store, cache_dir=cache,
-                                           progress=ctx.progress_for(name, out.counts["kept"]),
-                                           batch_size=ctx.config.run.batch_size))
-        last = name
-    ctx.aliases["dedup"] = last
-    return out
-
-
-def step_augment(ctx: RunContext, source: StageOutput) -> StageOutput:
-    """Each augmenter's stage in order (augment_<name>); `augment` names the last output, or the
-    input (the last dedup level) when augmentation is off."""
-    last = next((k for k, v in ctx.outputs.items() if v is source), "dedup")
-    config = ctx.config.augment
-    if config.enabled:
-        from pipeline.augment.stage import augment, stage_name
-
-        for spec in config.augmenters:
-            name = stage_name(spec)
-            source = ctx.record(name, augment(
-                source, config, spec, ctx.store, cache_dir=_cache_dir(ctx) / "embeddings",
-                progress=ctx.progress_for(name, source.counts["kept"]), batch_size=ctx.config.run.batch_size,
-                workers=ctx.config.run.workers))
-            last = name
-    ctx.aliases["augment"] = last
+def run_step(ctx: RunContext, step: Step, source: StageOutput | None) -> StageOutput:
+    """Every stage of one step in order; the step's output is its last stage's (or its input's
+    when it runs none, as augmentation switched off)."""
+    for stage in step.stages(ctx.config):
+        source = run_one_stage(ctx, stage, source)
+    assert source is not None, f"step {step.name} ran no stage and had no input"
+    ctx.steps[step.name] = source
     return source
 
 
-def step_annotate(ctx: RunContext, source: StageOutput) -> StageOutput:
-    """Pulled annotations applied (stage `annotate`) when enabled and any were pulled; `annotate`
-    names the output, or the input when there is nothing to apply."""
-    last = next((k for k, v in ctx.outputs.items() if v is source), "augment")
-    config = ctx.config.annotate
-    if config.enabled:
-        from pipeline.annotate.apply import apply_annotations
-        from pipeline.annotate.sync import existing_stores
-
-        stores = existing_stores(ctx.config.run.out_dir, config)
-        if stores:
-            source = ctx.record("annotate", apply_annotations(
-                source, stores, ctx.store, config.merge_rule, config.min_annotators, ctx.config.run.batch_size))
-            last = "annotate"
-    ctx.aliases["annotate"] = last
+def run_data_steps(ctx: RunContext, until: str | None = None) -> StageOutput:
+    source: StageOutput | None = None
+    for step in steps_until(until):
+        source = run_step(ctx, step, source)
+    assert source is not None
     return source
-
-
-def _cache_dir(ctx: RunContext) -> Path:
-    return Path(ctx.config.run.cache_dir or Path(ctx.config.run.out_dir) / "cache")
 
 
 def step_split(ctx: RunContext, source: StageOutput, label: str = "split") -> StageOutput:
-    from pipeline.split.stage import split_records
+    """The split of any stage's output (the ablation splits each variant), recorded as `label`."""
+    from pipeline.split.stage import SplitStage
+    from pipeline.engine import run_stage
 
-    out = split_records(source, ctx.config.split, ctx.store, ctx.progress_for(label, source.counts["kept"]))
+    out = run_stage(SplitStage(ctx.config.split), source, ctx.store, ctx.executor,
+                    batch_size=ctx.config.run.batch_size, progress=ctx.progress_for(label, source.counts["kept"]))
     return ctx.record(label, out)
 
 
@@ -174,6 +131,7 @@ def finish_run(ctx: RunContext, error: BaseException | None = None) -> Path:
     """Close the run in the catalog and write its report; returns the report's path."""
     from pipeline.report import write_report
 
+    ctx.executor.close()
     status = "succeeded" if error is None else "failed"
     ctx.catalog.finish_run(ctx.run_id, status, None if error is None else f"{type(error).__name__}: {error}")
     return write_report(ctx.config.run.out_dir, ctx.run_id)
@@ -208,9 +166,6 @@ def pipeline_run(config: PipelineConfig, progress: ProgressFactory | None = None
         finish_run(ctx)
 
 
-STEPS = ("collect", "clean", "dedup", "augment", "annotate", "split", "train", "ablation")
-
-
 def run_pipeline(config: PipelineConfig, progress: ProgressFactory | None = None,
                  until: str | None = None, only_ablation: bool = False) -> RunContext:
     """Every configured step in order (or up to `until`), without an orchestrator.
@@ -218,28 +173,14 @@ def run_pipeline(config: PipelineConfig, progress: ProgressFactory | None = None
     Training runs when `train` tasks are configured, the ablation when `ablation` is; with
     `only_ablation`, the plain training of the current data is left to the ablation.
     """
-    if until is not None and until not in STEPS:
-        raise ValueError(f"unknown step {until!r}; steps: {STEPS}")
-    last = STEPS.index(until) if until else len(STEPS) - 1
+    if until is not None and until not in STEP_NAMES:
+        raise ValueError(f"unknown step {until!r}; steps: {', '.join(STEP_NAMES)}")
     with pipeline_run(config, progress) as ctx:
-        collected = step_collect(ctx)
-        if last < 1:
+        data = run_data_steps(ctx, until)
+        if until not in MODEL_STEPS and until is not None:
             return ctx
-        cleaned = step_clean(ctx, collected)
-        if last < 2:
-            return ctx
-        deduped = step_dedup(ctx, cleaned)
-        if last < 3:
-            return ctx
-        augmented = step_augment(ctx, deduped)
-        if last < 4:
-            return ctx
-        annotated = step_annotate(ctx, augmented)
-        if last < 5:
-            return ctx
-        split = step_split(ctx, annotated)
-        if last >= 6 and config.train and not only_ablation:
-            step_train(ctx, annotated, split)
-        if last >= 7 and config.ablation is not None:
+        if config.train and not only_ablation:
+            step_train(ctx, ctx.output("annotate"), data)
+        if until != "train" and config.ablation is not None:
             step_ablation(ctx)
     return ctx

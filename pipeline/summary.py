@@ -56,12 +56,13 @@ def _content_preview(record: str) -> str:
     return " | ".join(f"{k}: {rec[k]}" for k in _CONTENT_KEYS if rec.get(k) is not None)
 
 
-def _examples(rejected_path: Path, per_reason: int) -> dict[str, list[dict[str, str]]]:
+def _examples(rejected_dir: Path, per_reason: int) -> dict[str, list[dict[str, str]]]:
     import pyarrow.parquet as pq
 
     out: dict[str, list[dict[str, str]]] = {}
-    pf = pq.ParquetFile(rejected_path)
-    for batch in pf.iter_batches(batch_size=4096, columns=["reason", "detail", "origin", "record"]):
+    batches = (b for f in sorted(rejected_dir.glob("part-*.parquet"))
+               for b in pq.ParquetFile(f).iter_batches(batch_size=4096, columns=["reason", "detail", "origin", "record"]))
+    for batch in batches:
         for row in batch.to_pylist():
             bucket = out.setdefault(row["reason"], [])
             if len(bucket) < per_reason:
@@ -89,7 +90,7 @@ def run_summary(out_dir: str | Path, run_id: str | None = None, examples: int = 
             wall_s=s["wall_s"], reused=bool(s["reused"]), path=str(path),
             input_fingerprint=s["input_fingerprint"], output_fingerprint=s["output_fingerprint"],
             reasons=json.loads(s["rejected_by_reason"]), counters=manifest.get("counters", {}),
-            examples=_examples(path / "rejected.parquet", examples) if examples else {},
+            examples=_examples(path / "rejected", examples) if examples else {},
             n_generated=manifest["counts"].get("generated", 0),
         ))
     return RunSummary(run["run_id"], run["name"], run["status"], run["started_at"], run["finished_at"],

@@ -28,9 +28,11 @@ import pyarrow.parquet as pq
 
 from pipeline.fingerprint import hash_json
 from pipeline.records import RECORD_SCHEMA, operation, record_id
-from pipeline.store import BatchResult, StageOutput, StageStore, reject_rows
+from pipeline.parts import BatchResult
+from pipeline.rows import reject_rows
+from pipeline.stage import Passes, ShardInput, ShardResults, Stage
 
-STAGE, VERSION = "annotate", "1"
+STAGE, VERSION = "annotate", "2"  # 2: sharded output
 DECISION_SCHEMA = pa.schema([
     ("record_id", pa.string()), ("kind", pa.string()), ("status", pa.string()), ("verdict", pa.string()),
     ("value", pa.string()), ("n_votes", pa.int32()), ("agreement", pa.float64()), ("reason", pa.string()),
@@ -152,27 +154,53 @@ def _reject(rec: dict[str, Any], reason: str, decision: Any, replaced_by: str | 
             "detail": f"{decision.verdict} by {decision.n_votes} annotator(s), agreement {decision.agreement}"}
 
 
-def apply_annotations(source: StageOutput, stores: dict[str, Any], stage_store: StageStore, rule: str = "majority",
-                      min_annotators: int = 1, batch_size: int = 2000) -> StageOutput:
-    """`stores`: kind -> AnnotationStore. The new data version, with decisions and agreement beside it."""
-    from pipeline.annotate.agreement import agreement_summary, annotator_agreement
+class AnnotateStage(Stage):
+    """Accepted decisions of the annotation stores (kind -> AnnotationStore) applied to the records.
 
-    config = {"rule": rule, "min_annotators": min_annotators}
-    fingerprint = hash_json([source.fingerprint, {k: s.fingerprint() for k, s in sorted(stores.items())}])
-    decided = {k: decide(k, s.live(), rule, min_annotators) for k, s in sorted(stores.items())}
-    merged = {rid: d for per_kind in decided.values() for rid, d in per_kind.items()}
+    The shards run in order in one task (`parallel = False`): a decision about a record that an
+    earlier decision made applies in turn, and the count of decisions about records not in the
+    data needs every record seen.
+    """
 
-    def produce(writer: Any) -> None:
-        applier = Applier(merged)
-        for batch in source.iter_batches(batch_size):
+    name = STAGE
+    version = VERSION
+    parallel = False
+
+    def __init__(self, stores: dict[str, Any], rule: str = "majority", min_annotators: int = 1):
+        super().__init__(None)  # type: ignore[arg-type]
+        self.config = {"rule": rule, "min_annotators": min_annotators}
+        self.stores = stores
+
+    def input_fingerprint(self, source: Any) -> str:
+        return hash_json([source.fingerprint, {k: s.fingerprint() for k, s in sorted(self.stores.items())}])
+
+    def kept_schema(self, input_schema: Any) -> pa.Schema:
+        return RECORD_SCHEMA
+
+    def plan(self, source: Any, passes: Passes) -> dict[str, Any]:
+        rule, n = self.config["rule"], self.config["min_annotators"]
+        self._decided = {k: decide(k, s.live(), rule, n) for k, s in sorted(self.stores.items())}
+        return {rid: d for per_kind in self._decided.values() for rid, d in per_kind.items()}
+
+    def process_shard(self, merged: dict[str, Any], shard: ShardInput) -> ShardResults:
+        if shard.shard.index == 0:
+            self._applier = Applier(merged)
+        for batch in shard.batches():
             table = pa.Table.from_batches([batch])
-            writer.write(applier.batch(table), table.num_rows)
-        applier.counters["decisions_for_records_not_in_data"] = len(set(merged) - applier.seen)
-        writer.counters.update(applier.counters)
+            yield table.num_rows, self._applier.batch(table)
+        if shard.last:
+            counters = Counter(self._applier.counters)
+            counters["decisions_for_records_not_in_data"] = len(set(merged) - self._applier.seen)
+            yield 0, BatchResult(pa.table({}), reject_rows([]), dict(counters))
+
+    def finish(self, merged: dict[str, Any], out_dir: Path, parts: list[dict[str, Any]]) -> dict[str, int]:
+        """decisions.parquet and agreement.json beside the output."""
+        from pipeline.annotate.agreement import agreement_summary, annotator_agreement
+
+        decided = self._decided
         rows = [r for kind, d in decided.items() for r in decision_rows(kind, d)]
-        pq.write_table(pa.Table.from_pylist(rows, schema=DECISION_SCHEMA), Path(writer.tmp_dir) / "decisions.parquet")
+        pq.write_table(pa.Table.from_pylist(rows, schema=DECISION_SCHEMA), out_dir / "decisions.parquet")
         report = {kind: {"summary": agreement_summary(d), "annotators": annotator_agreement(d)}
                   for kind, d in decided.items()}
-        (Path(writer.tmp_dir) / "agreement.json").write_text(json.dumps(report, indent=2, sort_keys=True, default=str))
-
-    return stage_store.run(STAGE, VERSION, config, fingerprint, RECORD_SCHEMA, produce)
+        (out_dir / "agreement.json").write_text(json.dumps(report, indent=2, sort_keys=True, default=str))
+        return {}

@@ -12,7 +12,8 @@ from pipeline.annotate.config import AnnotateConfig
 def annotation_status(out_dir: str | Path, config: AnnotateConfig) -> dict[str, Any]:
     from pipeline.annotate.agreement import agreement_summary
     from pipeline.annotate.apply import decide
-    from pipeline.annotate.sync import existing_stores, new_accepted_since_retrain
+    from pipeline.annotate.store import existing_stores
+    from pipeline.annotate.sync import new_accepted_since_retrain
 
     kinds = {}
     for kind, store in existing_stores(out_dir, config).items():

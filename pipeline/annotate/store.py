@@ -125,3 +125,13 @@ class AnnotationStore:
             merged.setdefault(r["record_id"], r)  # the first push of a record stays its entry
         table = pa.Table.from_pylist(sorted(merged.values(), key=lambda r: r["task_id"]), schema=LEDGER_SCHEMA)
         _write_atomic(self.ledger_path, lambda tmp: pq.write_table(table, tmp))
+
+
+def store_for(out_dir: str | Path, config: Any, kind: str) -> AnnotationStore:
+    return AnnotationStore(Path(out_dir) / "annotations" / f"{config.project.replace(' ', '_')}-{kind}")
+
+
+def existing_stores(out_dir: str | Path, config: Any) -> dict[str, AnnotationStore]:
+    root = Path(out_dir) / "annotations"
+    return {k: store_for(out_dir, config, k) for k in config.kinds
+            if (root / f"{config.project.replace(' ', '_')}-{k}").is_dir()}

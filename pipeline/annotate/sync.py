@@ -16,7 +16,9 @@ import pyarrow.parquet as pq
 
 from pipeline.annotate.client import AnnotationClient
 from pipeline.annotate.config import AnnotateConfig
-from pipeline.annotate.store import AnnotationStore, now_iso, write_json_atomic, write_table_atomic
+from pipeline.annotate.store import (
+    AnnotationStore, existing_stores, now_iso, store_for, write_json_atomic, write_table_atomic,
+)
 
 RETRAIN_STATE = "retrain.json"
 PENDING = "pending_push.parquet"  # the selection of a push not yet finished (and its counts, .json)
@@ -24,16 +26,6 @@ PENDING = "pending_push.parquet"  # the selection of a push not yet finished (an
 
 def project_title(config: AnnotateConfig, kind: str) -> str:
     return f"{config.project} {kind}"
-
-
-def store_for(out_dir: str | Path, config: AnnotateConfig, kind: str) -> AnnotationStore:
-    return AnnotationStore(Path(out_dir) / "annotations" / f"{config.project.replace(' ', '_')}-{kind}")
-
-
-def existing_stores(out_dir: str | Path, config: AnnotateConfig) -> dict[str, AnnotationStore]:
-    root = Path(out_dir) / "annotations"
-    return {k: store_for(out_dir, config, k) for k in config.kinds
-            if (root / f"{config.project.replace(' ', '_')}-{k}").is_dir()}
 
 
 def ensure_projects(client: AnnotationClient, config: AnnotateConfig, table: pa.Table) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import numpy as np
 from pipeline.augment.candidates import Candidate
 from pipeline.augment.config import GatesConfig
 from pipeline.dedup.config import DEFAULT_DEDUP_FIELDS, DedupConfig, NearConfig
-from pipeline.split.content import compared_text, content_key
+from pipeline.similarity.content import compared_text, content_key
 
 
 def changed_text(record: dict[str, Any], fields: list[str]) -> str:

@@ -21,7 +21,7 @@ class AugmenterSummary:
 
 
 def augment_summary(stage_dir: str | Path, examples: int = 2, chars: int = 160) -> list[AugmenterSummary]:
-    """Per augmenter, from candidates.parquet and kept.parquet; [] when the folder is no augment stage."""
+    """Per augmenter, from candidates.parquet and the kept parts; [] when the folder is no augment stage."""
     import pyarrow.parquet as pq
 
     stage_dir = Path(stage_dir)
@@ -42,7 +42,7 @@ def augment_summary(stage_dir: str | Path, examples: int = 2, chars: int = 160) 
     if ids:
         import pyarrow.compute as pc
 
-        kept = pq.read_table(stage_dir / "kept.parquet")
+        kept = pq.read_table(stage_dir / "kept")
         rows = {r["id"]: r for r in kept.filter(pc.is_in(kept.column("id"), value_set=_array(ids))).to_pylist()}
         for name, chosen in wanted.items():
             for c in chosen:

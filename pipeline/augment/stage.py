@@ -5,7 +5,8 @@ manifest, rejects and stored output. A stage augments original records only (no 
 outputs of earlier augmenters are never augmented again, but they are in the duplicate index,
 count towards a label's balance and towards a parent's `max_per_record`.
 
-Two passes over the input:
+Two passes over the input, both in one task (`parallel = False`): the budget and the duplicate
+index need the whole dataset, and each decision depends on the candidates kept before it:
   pass 1: label counts (for the budget) and the duplicate index of the whole dataset;
   pass 2: per batch, make candidates (candidates.py), score them (gates.py, checks.py),
       decide, and write the parents, the kept candidates and the rejected ones.
@@ -22,7 +23,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from collections import Counter
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -34,9 +35,11 @@ from pipeline.augment.gates import DuplicateIndex, SimilarityScorer, decide, sco
 from pipeline.augment.report import CANDIDATES
 from pipeline.fingerprint import hash_files, hash_json
 from pipeline.records import RECORD_COLUMNS
-from pipeline.store import BatchResult, StageOutput, StageStore, StageWriter, reject_rows
+from pipeline.parts import BatchResult
+from pipeline.rows import reject_rows
+from pipeline.stage import Passes, ShardInput, ShardResults, Stage
 
-VERSION = "1"
+VERSION = "2"  # 2: sharded output
 SCORE_COLUMNS = {
     "length_ratio": pa.float64(), "similarity": pa.float64(), "duplicate": pa.string(),
     "duplicate_of": pa.string(), "duplicate_similarity": pa.float64(), "label_predicted": pa.string(),
@@ -70,46 +73,62 @@ def stage_config(config: AugmentConfig, spec: AugmenterConfig) -> dict[str, Any]
     return {"augmenter": spec.model_dump(mode="json"), "gates": c["gates"], "budget": c["budget"], "seed": c["seed"]}
 
 
-def augment(source: StageOutput, config: AugmentConfig, spec: AugmenterConfig, store: StageStore, *,
-            cache_dir: Path | None = None, progress: Callable[[int], None] | None = None, batch_size: int = 2000,
-            workers: int = 1) -> StageOutput:
-    """Run one augmenter over the kept records of `source`, or reuse its stored output."""
-    schema = pq.read_schema(source.kept_path)
-    fingerprint = hash_json({"source": source.fingerprint, **external_fingerprint(config)})
+class AugmentStage(Stage):
+    """One augmenter over the kept records of its input."""
 
-    def produce(writer: StageWriter) -> None:
-        run = _Run(config, spec, source, cache_dir, batch_size, workers)
-        with run, pq.ParquetWriter(writer.tmp_dir / CANDIDATES, CANDIDATE_SCHEMA, compression="zstd") as scores:
-            for batch in source.iter_batches(batch_size):
-                rows = batch.to_pylist()
-                cands = run.candidates(rows)
+    version = VERSION
+    parallel = False
+
+    def __init__(self, config: AugmentConfig, spec: AugmenterConfig, cache_dir: str | Path | None = None,
+                 workers: int = 1):
+        super().__init__(config)
+        self.config: AugmentConfig
+        self.spec = spec
+        self.name = stage_name(spec)
+        self.cache_dir = None if cache_dir is None else str(cache_dir)
+        self.workers = workers
+
+    def stage_config(self) -> Any:
+        return stage_config(self.config, self.spec)
+
+    def input_fingerprint(self, source: Any) -> str:
+        return hash_json({"source": source.fingerprint, **external_fingerprint(self.config)})
+
+    def plan(self, source: Any, passes: Passes) -> list[str]:
+        return [str(f) for f in source.kept_files]
+
+    def process_shard(self, files: list[str], shard: ShardInput) -> ShardResults:
+        if shard.shard.index == 0:
+            self._run = _Run(self.config, self.spec, files, Path(self.cache_dir) if self.cache_dir else None,
+                             shard.batch_size, self.workers)
+            self._scores = pq.ParquetWriter(shard.out_dir / CANDIDATES, CANDIDATE_SCHEMA, compression="zstd")
+        run = self._run
+        try:
+            for batch in shard.batches():
+                schema = batch.schema
+                cands = run.candidates(batch.to_pylist())
                 kept = [c for c in cands if c.decision == "kept"]
                 table = pa.concat_tables([pa.Table.from_batches([batch], schema=schema),
                                           _records_table([c.record for c in kept], schema)])
                 rejected = reject_rows([_reject_row(c) for c in cands if c.decision != "kept"])
-                writer.write(BatchResult(table, rejected, run.batch_counters(cands), generated=len(cands)),
-                             batch.num_rows)
-                scores.write_table(_scores_table(cands))
-                if progress:
-                    progress(batch.num_rows)
-        writer.write(BatchResult(schema.empty_table(), reject_rows([]), run.final_counters()), 0)
+                self._scores.write_table(_scores_table(cands))
+                yield batch.num_rows, BatchResult(table, rejected, run.batch_counters(cands), generated=len(cands))
+        except BaseException:
+            self._close()
+            raise
+        if shard.last:
+            self._close()
+            yield 0, BatchResult(pa.table({}), reject_rows([]), run.final_counters())
 
-    return store.run(stage_name(spec), VERSION, stage_config(config, spec), fingerprint, schema, produce)
-
-
-def augment_all(source: StageOutput, config: AugmentConfig, store: StageStore, **kw: Any) -> list[StageOutput]:
-    """Every configured augmenter in order, each on the previous one's output."""
-    outs = []
-    for spec in config.augmenters:
-        source = augment(source, config, spec, store, **kw)
-        outs.append(source)
-    return outs
+    def _close(self) -> None:
+        self._scores.close()
+        self._run.__exit__(None, None, None)
 
 
 class _Run:
     """The state of one augment run: augmenters, scorers, the duplicate index and the budget."""
 
-    def __init__(self, config: AugmentConfig, spec: AugmenterConfig, source: StageOutput, cache_dir: Path | None,
+    def __init__(self, config: AugmentConfig, spec: AugmenterConfig, files: list[str], cache_dir: Path | None,
                  batch_size: int, workers: int = 1):
         self.config = config
         self.specs = [spec]
@@ -120,7 +139,8 @@ class _Run:
         self.index = DuplicateIndex(gates.duplicates.near_threshold)
         columns = ["id", "kind", "group_id", "parent_id", "label", "text", "system", "prompt", "response", "code",
                    "language"]
-        for batch in pq.ParquetFile(source.kept_path).iter_batches(batch_size=batch_size, columns=columns):
+        batches = (b for f in files for b in pq.ParquetFile(f).iter_batches(batch_size=batch_size, columns=columns))
+        for batch in batches:
             rows = batch.to_pylist()
             for r in rows:
                 if r["kind"] == "classification" and r["label"] is not None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from pipeline.config import NormalizeConfig
+from pipeline.clean.config import NormalizeConfig
 
 # C0/C1 control characters except \t and \n (\r is unified to \n before this runs), plus the
 # byte-order mark, which only ever appears in text as an artefact of file concatenation.

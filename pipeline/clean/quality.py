@@ -13,7 +13,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.config import QualityConfig, Threshold
+from pipeline.clean.config import QualityConfig
+from pipeline.config_base import Threshold
 
 _HAS_ALPHA = re.compile(r"[^\W\d_]").search  # a letter in any script
 

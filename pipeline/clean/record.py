@@ -15,7 +15,7 @@ from pipeline.clean.langid import UNDETERMINED, LanguageScorer
 from pipeline.clean.normalize import Normalizer
 from pipeline.clean.pii import Redactor
 from pipeline.clean.quality import Failure, QualityChecks, response_copy, text_scores
-from pipeline.config import CleanConfig
+from pipeline.clean.config import CleanConfig
 from pipeline.records import REQUIRED_FIELDS
 
 PROSE_FIELDS = ("text", "label", "system", "prompt", "response")

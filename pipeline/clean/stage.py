@@ -15,10 +15,11 @@ import pyarrow as pa
 
 from pipeline.clean.quality import SCORE_NAMES
 from pipeline.clean.record import Outcome, RecordCleaner
-from pipeline.config import CleanConfig
+from pipeline.clean.config import CleanConfig
 from pipeline.records import operation
-from pipeline.stage import Stage
-from pipeline.store import BatchResult, reject_rows
+from pipeline.parts import BatchResult
+from pipeline.rows import reject_rows
+from pipeline.stage import BatchStage
 
 STAGE = "clean"
 # Columns the stage adds; an input that already has them (a re-clean) gets them replaced.
@@ -33,7 +34,7 @@ RESERVED_COLUMNS = frozenset(name for name, _ in SCORE_COLUMNS)
 CONTENT_COLUMNS = ("text", "label", "system", "prompt", "response", "messages", "code", "language")
 
 
-class CleanStage(Stage):
+class CleanStage(BatchStage):
     name = STAGE
     version = "1"
 
@@ -46,17 +47,12 @@ class CleanStage(Stage):
         self._cleaner = RecordCleaner(self.config)
         self._cleaner.setup()
 
-    def __getstate__(self) -> dict[str, Any]:
-        # The stage is pickled to worker processes, which call setup() themselves.
-        return {**self.__dict__, "_cleaner": None}
-
     def kept_schema(self, input_schema: pa.Schema) -> pa.Schema:
         fields = [f for f in input_schema if f.name not in RESERVED_COLUMNS]
         return pa.schema(fields + [pa.field(name, type_) for name, type_ in SCORE_COLUMNS])
 
     def process_batch(self, batch: pa.RecordBatch) -> BatchResult:
-        if self._cleaner is None:
-            self.setup()
+        self.ensure_setup()
         cleaner = self._cleaner
         assert cleaner is not None
         names = batch.schema.names

@@ -1,5 +1,5 @@
 """Collection: readers for files, Hugging Face datasets, code trees and e-mail."""
 
-from pipeline.collect.stage import collect, read_source
+from pipeline.collect.stage import CollectStage, read_source
 
-__all__ = ["collect", "read_source"]
+__all__ = ["CollectStage", "read_source"]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Iterator
 
 from pipeline.collect.base import RawReject, RawRow, ReaderOutput, expand_paths, looks_binary, preview_bytes
-from pipeline.config import SourceConfig
+from pipeline.collect.config import SourceConfig
 
 
 def _functions(tree: ast.Module, include_methods: bool) -> Iterator[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:

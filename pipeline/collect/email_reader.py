@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.collect.base import RawReject, RawRow, ReaderOutput, expand_paths, preview_bytes
-from pipeline.config import SourceConfig
+from pipeline.collect.config import SourceConfig
 
 _HEADERS = ("from", "to", "date", "message-id")
 

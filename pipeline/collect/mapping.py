@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from pipeline.collect.base import RawReject, RawRow, preview_text
-from pipeline.config import SourceConfig
+from pipeline.collect.config import SourceConfig
 from pipeline.records import REQUIRED_FIELDS, empty_record, group_id_for, operation, record_id
 from pipeline.schema_files import validation_error
 

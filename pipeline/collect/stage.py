@@ -2,27 +2,31 @@
 
 Collection is the first stage, so its input fingerprint is built from the sources themselves
 (paths, sizes and modification times of their files, or the hub id and revision) together
-with their configuration.
+with their configuration. Its plan groups each source's files into shards of about
+`collect.shard_mb`; each shard is read by one task and written as one part, so the parts'
+order is the sources' order, then their files' order.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Iterator
 
 from pipeline.collect.base import RawReject, RawRow, ReaderOutput, expand_paths
 from pipeline.collect.code_tree import read_code_tree
+from pipeline.collect.config import CollectConfig, SourceConfig
 from pipeline.collect.email_reader import read_email
 from pipeline.collect.mapping import FieldMapper
 from pipeline.collect.table_formats import read_hf_disk, read_hf_hub, read_parquet
 from pipeline.collect.text_formats import read_csv, read_json, read_jsonl
-from pipeline.config import CollectConfig, SourceConfig
+from pipeline.config_base import Strict
 from pipeline.fingerprint import hash_file_stats, hash_json
+from pipeline.parts import BatchResult, Shard, part_name
 from pipeline.records import RECORD_SCHEMA, records_to_table
-from pipeline.store import BatchResult, StageOutput, StageStore, StageWriter, reject_rows
+from pipeline.rows import reject_rows
+from pipeline.stage import Passes, ShardInput, ShardResults, Stage
 
 STAGE = "collect"
-VERSION = "1"
 
 _PER_FILE = {
     "jsonl": (read_jsonl, (".jsonl", ".ndjson", ".json")),
@@ -32,11 +36,11 @@ _PER_FILE = {
 }
 
 
-def read_source(source: SourceConfig) -> ReaderOutput:
-    """Every raw item of one source, in a stable order."""
+def read_source(source: SourceConfig, files: list[Path] | None = None) -> ReaderOutput:
+    """Every raw item of one source (or of `files` of it), in a stable order."""
     if source.format in _PER_FILE:
         reader, extensions = _PER_FILE[source.format]
-        for path in expand_paths(source.path, extensions, source.exclude):
+        for path in files if files is not None else expand_paths(source.path, extensions, source.exclude):
             yield from reader(path, source)
     elif source.format == "hf_disk":
         yield from read_hf_disk(Path(source.path), source)
@@ -67,11 +71,12 @@ def _reject(item: RawReject, source: SourceConfig) -> dict:
             "origin": item.origin, "id": None, "record": item.preview}
 
 
-def collect_batches(source: SourceConfig, batch_size: int) -> Iterator[tuple[int, BatchResult]]:
-    """(units read, result) per batch of one source."""
+def collect_batches(source: SourceConfig, batch_size: int, files: list[Path] | None = None
+                    ) -> Iterator[tuple[int, BatchResult]]:
+    """(units read, result) per batch of one source (or of `files` of it)."""
     mapper = FieldMapper(source)
     kept, rejected, n, total = [], [], 0, 0
-    for item in read_source(source):
+    for item in read_source(source, files):
         if source.limit is not None and total >= source.limit:
             break
         n += 1
@@ -88,21 +93,53 @@ def collect_batches(source: SourceConfig, batch_size: int) -> Iterator[tuple[int
         yield n, BatchResult(records_to_table(kept), reject_rows(rejected))
 
 
-def collect(
-    sources: list[SourceConfig],
-    config: CollectConfig,
-    store: StageStore,
-    progress: Callable[[int], None] | None = None,
-) -> StageOutput:
-    """Read every source into one stored dataset of records (or reuse the stored one)."""
-    fingerprint = hash_json([source_fingerprint(s) for s in sources])
+class CollectStageConfig(Strict):
+    """What shapes collection's output: the sources and the collect settings."""
 
-    def produce(writer: StageWriter) -> None:
-        for source in sources:
-            for n, result in collect_batches(source, config.batch_size):
-                writer.write(result, n)
-                if progress:
-                    progress(n)
+    sources: list[SourceConfig]
+    collect: CollectConfig
 
-    stage_config = {"sources": [s.model_dump(mode="json") for s in sources], "collect": config.model_dump(mode="json")}
-    return store.run(STAGE, VERSION, stage_config, fingerprint, RECORD_SCHEMA, produce)
+
+class CollectStage(Stage):
+    name = STAGE
+    version = "2"  # 2: sharded by files
+    input = None
+
+    def __init__(self, sources: list[SourceConfig], config: CollectConfig | None = None):
+        super().__init__(CollectStageConfig(sources=sources, collect=config or CollectConfig()))
+        self.config: CollectStageConfig
+
+    def input_fingerprint(self, source: Any) -> str:
+        return hash_json([source_fingerprint(s) for s in self.config.sources])
+
+    def kept_schema(self, input_schema: Any) -> Any:
+        return RECORD_SCHEMA
+
+    def part_rows(self) -> int | None:
+        return self.config.collect.part_rows
+
+    def shards(self, source: Any, plan: Any) -> list[Shard]:
+        """Each source's files grouped into shards of about `shard_mb`, in order."""
+        units: list[tuple[int, tuple[str, ...] | None]] = []
+        limit = int(self.config.collect.shard_mb * 1e6)
+        for k, src in enumerate(self.config.sources):
+            if src.format not in _PER_FILE or src.limit is not None:
+                units.append((k, None))
+                continue
+            group: list[str] = []
+            size = 0
+            for f in expand_paths(src.path, _PER_FILE[src.format][1], src.exclude):
+                if group and size + f.stat().st_size > limit:
+                    units.append((k, tuple(group)))
+                    group, size = [], 0
+                group.append(str(f))
+                size += f.stat().st_size
+            if group:
+                units.append((k, tuple(group)))
+        return [Shard(i, part_name(i), unit=u) for i, u in enumerate(units)]
+
+    def process_shard(self, plan: Any, shard: ShardInput) -> ShardResults:
+        k, files = shard.shard.unit
+        source = self.config.sources[k]
+        yield from collect_batches(source, shard.batch_size, None if files is None else [Path(f) for f in files])
+

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from pipeline.collect.base import RawReject, RawRow, ReaderOutput
-from pipeline.config import SourceConfig
+from pipeline.collect.config import SourceConfig
 
 _BATCH = 2048
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Iterator
 
 from pipeline.collect.base import RawReject, RawRow, ReaderOutput, looks_binary, preview_bytes, preview_text
-from pipeline.config import SourceConfig
+from pipeline.collect.config import SourceConfig
 
 
 def _file_level_problem(path: Path) -> RawReject | None:

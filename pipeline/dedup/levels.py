@@ -133,8 +133,8 @@ class NearLevel(Level):
     name, reason = "near", "near_duplicate"
 
     def __init__(self, config: DedupConfig, borderline_margin: float):
-        from pipeline.dedup.lsh import optimal_bands
-        from pipeline.dedup.minhash import MinHasher
+        from pipeline.similarity.lsh import optimal_bands
+        from pipeline.similarity.minhash import MinHasher
 
         c = config.near
         self.config = c
@@ -147,7 +147,7 @@ class NearLevel(Level):
     def params(self):
         import unicodedata
 
-        from pipeline.dedup.minhash import SCHEME
+        from pipeline.similarity.minhash import SCHEME
 
         c = self.config
         # Word boundaries follow Python's Unicode tables, so their version is part of the signature.
@@ -158,12 +158,12 @@ class NearLevel(Level):
         return self.hasher.signatures(texts)
 
     def valid(self, feats):
-        from pipeline.dedup.minhash import is_empty
+        from pipeline.similarity.minhash import is_empty
 
         return ~is_empty(feats)
 
     def pairs(self, feats, members):
-        from pipeline.dedup.lsh import band_keys, candidate_pairs, estimated_jaccard
+        from pipeline.similarity.lsh import band_keys, candidate_pairs, estimated_jaccard
 
         keys = band_keys(feats, self.bands, self.rows)
         cand = candidate_pairs(keys, self.config.max_bucket, valid=self.valid(feats))
@@ -184,13 +184,13 @@ class NearLevel(Level):
 
     def index(self, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """b's valid rows and their band keys, for repeated `cross_indexed` calls against b."""
-        from pipeline.dedup.lsh import band_keys
+        from pipeline.similarity.lsh import band_keys
 
         vb = np.flatnonzero(self.valid(b))
         return b, vb, band_keys(b[vb], self.bands, self.rows)
 
     def cross_indexed(self, a: np.ndarray, indexed: tuple[np.ndarray, np.ndarray, np.ndarray]) -> Pairs:
-        from pipeline.dedup.lsh import band_keys, cross_candidate_pairs, estimated_jaccard
+        from pipeline.similarity.lsh import band_keys, cross_candidate_pairs, estimated_jaccard
 
         b, vb, b_keys = indexed
         va = np.flatnonzero(self.valid(a))
@@ -201,7 +201,7 @@ class NearLevel(Level):
         return cand[ok], sims[ok]
 
     def similarity(self, feats, a, b):
-        from pipeline.dedup.lsh import estimated_jaccard
+        from pipeline.similarity.lsh import estimated_jaccard
 
         return estimated_jaccard(feats, feats, np.stack([a, b], axis=1))
 

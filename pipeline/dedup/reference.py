@@ -12,7 +12,7 @@ from pipeline.collect.base import RawReject, RawRow
 from pipeline.collect.stage import source_fingerprint
 from pipeline.dedup.config import DedupConfig
 from pipeline.reference_source import ReferenceSource
-from pipeline.split.content import compared_text, content_key
+from pipeline.similarity.content import compared_text, content_key
 
 
 @dataclass

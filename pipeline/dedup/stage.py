@@ -1,22 +1,24 @@
 """A dedup level as a stage: one stage per level (dedup_exact, dedup_near, dedup_semantic).
 
-Two passes over the input, because whether a record is kept depends on records after it:
-  pass 1 (plan): compute every record's features; drop copies of reference-set records
-      (decontamination) and of records of earlier datasets (`against`); pair the rest within
-      each record kind, cluster the pairs and choose each cluster's keeper (clusters.py);
-  pass 2 (write): re-read; write kept records, with the groups of every cluster joined so the
-      split keeps a cluster together, and rejected ones naming what they duplicate.
-The stage folder also holds clusters.parquet (every clustered record and its role),
-pairs.parquet (verified pairs, and near misses for review) and index/ (features of the kept
-records, for incremental runs).
+Three passes, because whether a record is kept depends on records after it:
+  pass 1 (plan): every shard's features on the workers (hashes, MinHash signatures, embeddings,
+      the latter on whatever device a worker has); then, on the driver, which needs the whole
+      picture: copies of reference-set records (decontamination) and of earlier datasets
+      (`against`) dropped, the rest paired within each record kind, the pairs clustered and
+      each cluster's keeper chosen (clusters.py);
+  pass 2 (shards): each shard re-read on a worker and written as a part: kept records, with
+      the groups of every cluster joined so the split keeps a cluster together, and rejected
+      ones naming what they duplicate;
+  pass 3 (finish): clusters.parquet (every clustered record and its role), pairs.parquet
+      (verified pairs, and near misses for review) and index/ (features of the kept records,
+      for incremental runs).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -25,16 +27,18 @@ import pyarrow.parquet as pq
 from pipeline.dedup.clusters import Clusters, Membership, cluster, group_unions
 from pipeline.dedup.config import DedupConfig
 from pipeline.dedup.external import External, external_fingerprints, match_external
+from pipeline.dedup.index import write_index
 from pipeline.dedup.keep import RankInputs, keep_ranks, rank_columns
 from pipeline.dedup.levels import Level, make_level
 from pipeline.fingerprint import hash_json
+from pipeline.parts import BatchResult, Shard
 from pipeline.records import operation
-from pipeline.split.content import compared_text, content_key
-from pipeline.split.groups import GroupMerger
-from pipeline.store import BatchResult, StageOutput, StageStore, StageWriter, reject_rows
+from pipeline.rows import reject_row, reject_rows, with_columns
+from pipeline.similarity import GroupMerger, compared_text, content_key
+from pipeline.stage import Passes, ShardInput, ShardResults, Stage
 
-VERSION = "1"
 _CONTENT = ("text", "label", "system", "prompt", "response", "code", "language")
+Reject = tuple[str, str, str, float]  # reason, detail, duplicate_of, similarity
 
 
 def stage_name(level: str) -> str:
@@ -56,7 +60,7 @@ class Plan:
     groups: np.ndarray  # group code per row
     group_names: list[str]
     features: np.ndarray
-    rejects: dict[int, tuple[str, str, str, float]] = field(default_factory=dict)  # row -> reason, detail, of, sim
+    rejects: dict[int, Reject] = field(default_factory=dict)  # row -> reason, detail, of, sim
     clusters: Clusters | None = None
     pairs: tuple[np.ndarray, np.ndarray] | None = None  # verified pairs and their similarities
     borderline: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # near misses, per kind
@@ -64,62 +68,169 @@ class Plan:
     counters: dict[str, int] = field(default_factory=dict)
 
 
-def deduplicate(level_name: str, source: StageOutput, config: DedupConfig, store: StageStore, *,
-                cache_dir: Path | None = None, progress: Callable[[int], None] | None = None,
-                batch_size: int = 2000) -> StageOutput:
-    """Run one level over the kept records of `source`, or reuse its stored output."""
-    fingerprint = hash_json({"source": source.fingerprint, **external_fingerprints(config, level_name)})
-    schema = pq.read_schema(source.kept_path)
-    name = stage_name(level_name)
+@dataclass
+class Decisions:
+    """What the shard pass needs of the plan (the features stay on the driver)."""
 
-    def produce(writer: StageWriter) -> None:
-        level = make_level(level_name, config, cache_dir)
-        plan = plan_level(level, source, config, batch_size, progress)
-        kept_rows = write_records(writer, name, level, source, plan, config, schema, batch_size)
-        write_decisions(writer.tmp_dir, level, plan, config.drop)
-        from pipeline.dedup.index import write_index
-
-        write_index(writer.tmp_dir, level.name, level.params(), [plan.ids[i] for i in kept_rows],
-                    plan.kinds[kept_rows].tolist(), [plan.group_names[plan.groups[i]] for i in kept_rows],
-                    plan.features[kept_rows])
-        writer.write(BatchResult(schema.empty_table(), reject_rows([]), {**plan.counters, **level.counters()}), 0)
-
-    return store.run(name, VERSION, level_config(config, level_name), fingerprint, schema, produce)
+    rejects: dict[int, Reject]
+    merger: GroupMerger
 
 
-def plan_level(level: Level, source: StageOutput, config: DedupConfig, batch_size: int,
-               progress: Callable[[int], None] | None) -> Plan:
-    """Pass 1: features, external matches, clusters."""
-    import pandas as pd
+@dataclass
+class ShardFeatures:
+    ranks: RankInputs
+    kinds: list[str]
+    groups: list[str]
+    features: np.ndarray
+    counters: dict[str, int]
 
-    names = set(pq.read_schema(source.kept_path).names)
-    columns = [c for c in dict.fromkeys(("id", "kind", "group_id", *_CONTENT, *rank_columns(config.quality_column)))
-               if c in names]
-    ranks_in = RankInputs(config.quality_column)
-    kinds, groups, feats = [], [], []
-    for batch in pq.ParquetFile(source.kept_path).iter_batches(batch_size=batch_size, columns=columns):
+
+@dataclass(frozen=True)
+class FeatureJob:
+    level: str
+    config: DedupConfig
+    cache_dir: str | None
+    columns: tuple[str, ...]
+    batch_size: int
+
+
+# One level object per worker process and settings: a semantic level holds its model.
+_levels: dict[str, Level] = {}
+
+
+def shard_features(job: FeatureJob, shard: Shard) -> ShardFeatures:
+    """Pass 1 on a worker: the features and rank inputs of one shard's records."""
+    key = hash_json([job.level, job.config, job.cache_dir])
+    level = _levels.get(key)
+    if level is None:
+        level = _levels[key] = make_level(job.level, job.config, Path(job.cache_dir) if job.cache_dir else None)
+    before = level.counters()
+    config = job.config
+    ranks, kinds, groups, feats = RankInputs(config.quality_column), [], [], []
+    for batch in ShardInput(shard, Path("."), job.batch_size).batches(job.columns):
         rows = batch.to_pylist()
         # Records of kinds the level does not compare get no content: never paired, always kept.
         texts = [compared_text(r, config.compared_fields(r["kind"])) if config.compares(level.name, r["kind"])
                  else None for r in rows]
         keys = [None if t is None else content_key(r["kind"], t) for r, t in zip(rows, texts)]
         feats.append(level.features(texts, keys))
-        ranks_in.add(rows)
+        ranks.add(rows)
         kinds += [r["kind"] for r in rows]
         groups += [r["group_id"] for r in rows]
-        if progress:
-            progress(len(rows))
-    codes, group_names = pd.factorize(pd.Series(groups, dtype=object))
-    plan = Plan(ranks_in.ids, np.asarray(kinds, dtype=object), codes.astype(np.int64), list(group_names),
-                np.concatenate(feats) if feats else np.zeros((0, 1)))
-    external: External = match_external(level, plan.features, plan.kinds, config)
-    plan.rejects.update(external.rejects)
-    plan.counters.update(external.counters)
-    id_codes, _ = pd.factorize(pd.Series(plan.ids, dtype=object))
-    members = Membership(plan.groups, id_codes.astype(np.int64), config.compare_within_group)
-    plan.clusters = cluster_internal(level, plan, members, keep_ranks(ranks_in, config.keep), config,
-                                     set(plan.rejects))
-    return plan
+    after = level.counters()
+    counters = {k: v - before.get(k, 0) for k, v in after.items()}
+    return ShardFeatures(ranks, kinds, groups, np.concatenate(feats) if feats else None, counters)
+
+
+class DedupStage(Stage):
+    """One dedup level (`exact`, `near` or `semantic`) over the kept records of its input."""
+
+    version = "2"  # 2: sharded passes
+
+    def __init__(self, level: str, config: DedupConfig, cache_dir: str | Path | None = None):
+        super().__init__(config)
+        self.config: DedupConfig
+        self.level = level
+        self.name = stage_name(level)
+        self.cache_dir = None if cache_dir is None else str(cache_dir)
+        self._plan: Plan | None = None
+
+    def stage_config(self) -> Any:
+        return level_config(self.config, self.level)
+
+    def input_fingerprint(self, source: Any) -> str:
+        return hash_json({"source": source.fingerprint, **external_fingerprints(self.config, self.level)})
+
+    def plan(self, source: Any, passes: Passes) -> Decisions:
+        config = self.config
+        names = set(source.kept_schema().names)
+        columns = tuple(c for c in dict.fromkeys(("id", "kind", "group_id", *_CONTENT,
+                                                  *rank_columns(config.quality_column))) if c in names)
+        job = FeatureJob(self.level, config, self.cache_dir, columns, passes.batch_size)
+        shards = passes.map(shard_features, source.shards(), job)
+        level = make_level(self.level, config, Path(self.cache_dir) if self.cache_dir else None)
+        self._plan = plan = _merge_features(shards, config)
+        external: External = match_external(level, plan.features, plan.kinds, config)
+        plan.rejects.update(external.rejects)
+        plan.counters.update(external.counters)
+        id_codes, _ = _factorize(plan.ids)
+        members = Membership(plan.groups, id_codes, config.compare_within_group)
+        ranks = keep_ranks(_merge_ranks([s.ranks for s in shards], config.quality_column), config.keep)
+        plan.clusters = cluster_internal(level, plan, members, ranks, config, set(plan.rejects))
+        for k, v in level.counters().items():
+            plan.counters[k] = plan.counters.get(k, 0) + v
+        return Decisions(plan.rejects, plan.merger)
+
+    def process_shard(self, plan: Decisions, shard: ShardInput) -> ShardResults:
+        """Pass 2: kept records (groups joined) and rejected ones."""
+        row = shard.shard.row_offset
+        for batch in shard.batches():
+            table = pa.Table.from_batches([batch])
+            groups = table.column("group_id").to_pylist()
+            operations = table.column("operations").to_pylist()
+            keep_idx, rejected = [], []
+            for i in range(batch.num_rows):
+                reject = plan.rejects.get(row + i)
+                if reject is not None:
+                    rec = table.slice(i, 1).to_pylist()[0]
+                    reason, detail, duplicate_of, similarity = reject
+                    rejected.append(reject_row(self.name, reason, detail, rec, duplicate_of=duplicate_of,
+                                               similarity=similarity))
+                    continue
+                merged = plan.merger.find(groups[i])
+                if merged != groups[i]:
+                    op = operation(f"{self.name}.merge_group", self.name, merged_into=merged,
+                                   previous_group=groups[i])
+                    operations[i] = [*(operations[i] or []), op]
+                    groups[i] = merged
+                keep_idx.append(i)
+            row += batch.num_rows
+            kept = table.take(pa.array(keep_idx, type=pa.int64()))
+            replaced = {"group_id": [groups[i] for i in keep_idx], "operations": [operations[i] for i in keep_idx]}
+            yield batch.num_rows, BatchResult(with_columns(kept, table.schema, replaced), reject_rows(rejected))
+
+    def finish(self, plan: Decisions, out_dir: Path, parts: list[dict[str, Any]]) -> dict[str, int]:
+        full = self._plan
+        assert full is not None, "finish runs on the driver that planned"
+        level = make_level(self.level, self.config, Path(self.cache_dir) if self.cache_dir else None)
+        write_decisions(out_dir, level, full, self.config.drop)
+        kept_rows = np.setdiff1d(np.arange(len(full.ids), dtype=np.int64),
+                                 np.fromiter(full.rejects, dtype=np.int64, count=len(full.rejects)))
+        write_index(out_dir, level.name, level.params(), [full.ids[i] for i in kept_rows],
+                    full.kinds[kept_rows].tolist(), [full.group_names[full.groups[i]] for i in kept_rows],
+                    full.features[kept_rows])
+        return dict(full.counters)
+
+
+def _factorize(values: list[str]) -> tuple[np.ndarray, list[str]]:
+    import pandas as pd
+
+    codes, names = pd.factorize(pd.Series(values, dtype=object))
+    return codes.astype(np.int64), list(names)
+
+
+def _merge_ranks(parts: list[RankInputs], quality_column: str | None) -> RankInputs:
+    out = RankInputs(quality_column)
+    for p in parts:
+        out.ids += p.ids
+        out.annotated += p.annotated
+        out.quality += p.quality
+        out.length += p.length
+    return out
+
+
+def _merge_features(shards: list[ShardFeatures], config: DedupConfig) -> Plan:
+    """The shards' features in input order: row i of the plan is record i of the input."""
+    ids = [i for s in shards for i in s.ranks.ids]
+    kinds = [k for s in shards for k in s.kinds]
+    codes, group_names = _factorize([g for s in shards for g in s.groups])
+    feats = [s.features for s in shards if s.features is not None]
+    counters: dict[str, int] = {}
+    for s in shards:
+        for k, v in s.counters.items():
+            counters[k] = counters.get(k, 0) + v
+    return Plan(ids, np.asarray(kinds, dtype=object), codes, group_names,
+                np.concatenate(feats) if feats else np.zeros((0, 1)), counters=counters)
 
 
 def cluster_internal(level: Level, plan: Plan, members: Membership, ranks: np.ndarray, config: DedupConfig,
@@ -155,45 +266,6 @@ def cluster_internal(level: Level, plan: Plan, members: Membership, ranks: np.nd
                           "dedup:family_kept": len(result.family), "dedup:pairs": len(pairs),
                           "dedup:borderline_pairs": borderline, "groups:merged": plan.merger.merged_groups})
     return result
-
-
-def write_records(writer: StageWriter, name: str, level: Level, source: StageOutput, plan: Plan,
-                  config: DedupConfig, schema: pa.Schema, batch_size: int) -> np.ndarray:
-    """Pass 2: kept records (groups joined) and rejected ones; returns the kept rows."""
-    kept_rows: list[int] = []
-    row = 0
-    for batch in source.iter_batches(batch_size):
-        table = pa.Table.from_batches([batch])
-        groups = table.column("group_id").to_pylist()
-        operations = table.column("operations").to_pylist()
-        keep_idx, rejected = [], []
-        for i in range(batch.num_rows):
-            reject = plan.rejects.get(row + i)
-            if reject is not None:
-                rejected.append(_reject_row(name, table, i, reject))
-                continue
-            merged = plan.merger.find(groups[i])
-            if merged != groups[i]:
-                op = operation(f"{name}.merge_group", name, merged_into=merged, previous_group=groups[i])
-                operations[i] = [*(operations[i] or []), op]
-                groups[i] = merged
-            keep_idx.append(i)
-        kept_rows += [row + i for i in keep_idx]
-        row += batch.num_rows
-        kept = table.take(pa.array(keep_idx, type=pa.int64()))
-        replaced = {"group_id": [groups[i] for i in keep_idx], "operations": [operations[i] for i in keep_idx]}
-        arrays = [pa.array(replaced[f.name], type=f.type) if f.name in replaced else kept.column(f.name)
-                  for f in schema]
-        writer.write(BatchResult(pa.Table.from_arrays(arrays, schema=schema), reject_rows(rejected)), batch.num_rows)
-    return np.asarray(kept_rows, dtype=np.int64)
-
-
-def _reject_row(stage: str, table: pa.Table, i: int, reject: tuple[str, str, str, float]) -> dict[str, Any]:
-    reason, detail, duplicate_of, similarity = reject
-    rec = table.slice(i, 1).to_pylist()[0]
-    return {"stage": stage, "reason": reason, "detail": detail, "source": rec.get("source"),
-            "origin": rec.get("origin"), "id": rec.get("id"), "duplicate_of": duplicate_of,
-            "similarity": round(float(similarity), 4), "record": json.dumps(rec, ensure_ascii=False, default=str)}
 
 
 def write_decisions(out: Path, level: Level, plan: Plan, dropped: bool) -> None:

@@ -37,7 +37,7 @@ def run_ablation(ctx: RunContext, ablation: AblationConfig) -> list[dict[str, An
         raise AblationError("the ablation needs at least one train task (the `train:` section)")
     splits = {}
     for v in ablation.variants:
-        if v.after not in ctx.outputs and v.after not in ctx.aliases:
+        if v.after not in ctx.outputs and v.after not in ctx.steps:
             raise AblationError(f"variant {v.name!r}: stage {v.after!r} did not run; ran: {list(ctx.outputs)}")
         splits[v.name] = step_split(ctx, ctx.output(v.after), label=f"split:{v.name}")
     eval_name = ablation.eval_variant or ablation.variants[-1].name

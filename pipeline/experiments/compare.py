@@ -45,7 +45,7 @@ def _train_ids(out_dir: Path, version: str) -> set[str]:
 
 
 def _split_train_ids(split_path: str) -> set[str]:
-    t = pq.read_table(Path(split_path) / "kept.parquet", columns=["id", "split"])
+    t = pq.read_table(Path(split_path) / "kept", columns=["id", "split"])
     return set(t.filter(pc.equal(t.column("split"), "train")).column("id").to_pylist())
 
 
@@ -60,7 +60,7 @@ def _rejections(catalog: Catalog, run_id: str, ids: set[str]) -> dict[str, str]:
     """id -> "stage:reason" for the given ids rejected by any stage of the run."""
     found: dict[str, str] = {}
     for st in catalog.stages(run_id):
-        t = pq.read_table(Path(st["path"]) / "rejected.parquet", columns=["id", "reason"])
+        t = pq.read_table(Path(st["path"]) / "rejected", columns=["id", "reason"])
         for rid, reason in zip(t.column("id").to_pylist(), t.column("reason").to_pylist()):
             if rid in ids and rid not in found:
                 found[rid] = f"{st['stage']}:{reason}"

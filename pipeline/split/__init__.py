@@ -13,7 +13,7 @@ from typing import Any
 from pipeline.split.assign import assign_split
 from pipeline.split.config import SPLITS, ReferenceSet, SplitConfig, SplitRatios
 
-_LAZY = {"split_records": "pipeline.split.stage", "SPLIT_COLUMN": "pipeline.split.stage",
+_LAZY = {"SplitStage": "pipeline.split.stage", "SPLIT_COLUMN": "pipeline.split.stage",
          "read_split": "pipeline.split.read", "split_fingerprints": "pipeline.split.read"}
 
 __all__ = ["SPLITS", "ReferenceSet", "SplitConfig", "SplitRatios", "assign_split", *_LAZY]

@@ -60,8 +60,8 @@ class NearLeakage:
     """Held-out records with a near duplicate in train, found with the dedup stage's MinHash LSH."""
 
     def __init__(self, threshold: float, num_perm: int = 64):
-        from pipeline.dedup.lsh import optimal_bands
-        from pipeline.dedup.minhash import MinHasher
+        from pipeline.similarity.lsh import optimal_bands
+        from pipeline.similarity.minhash import MinHasher
 
         self.threshold = threshold
         self.hasher = MinHasher(num_perm=num_perm, ngram=5, unit="char", seed=1)  # as dedup's default
@@ -71,7 +71,7 @@ class NearLeakage:
         return self.hasher.signatures(texts)
 
     def count(self, signatures: list[np.ndarray], row_splits: list[int]) -> dict[str, int]:
-        from pipeline.dedup.lsh import band_keys, cross_candidate_pairs, estimated_jaccard
+        from pipeline.similarity.lsh import band_keys, cross_candidate_pairs, estimated_jaccard
 
         out = {"leakage:validation_near_in_train": 0, "leakage:test_near_in_train": 0}
         if not signatures:

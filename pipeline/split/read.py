@@ -7,7 +7,6 @@ from typing import Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from pipeline.split.config import SPLITS
 from pipeline.split.stage import SPLIT_COLUMN
@@ -23,8 +22,7 @@ def read_split(output: StageOutput, name: str, columns: Sequence[str] | None = N
     """The records of one split (`columns` only, when given), in stored order."""
     _check_split(name)
     # The filter is pushed into the Parquet reader, so other splits' rows are skipped, not loaded.
-    return pq.read_table(output.kept_path, columns=None if columns is None else list(columns),
-                         filters=[(SPLIT_COLUMN, "=", name)])
+    return output.read_kept(columns, filters=[(SPLIT_COLUMN, "=", name)])
 
 
 def split_fingerprints(output: StageOutput) -> dict[str, str]:
@@ -33,7 +31,7 @@ def split_fingerprints(output: StageOutput) -> dict[str, str]:
     A model's report names the fingerprint of the test set it was scored on; the same ids give
     the same fingerprint whatever the row order or the other columns.
     """
-    table = pq.read_table(output.kept_path, columns=["id", SPLIT_COLUMN])
+    table = output.read_kept(["id", SPLIT_COLUMN])
     out = {}
     for name in SPLITS:
         ids = table.filter(pc.equal(table[SPLIT_COLUMN], name))["id"].to_pylist()

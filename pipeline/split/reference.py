@@ -19,7 +19,7 @@ from pipeline.collect import read_source
 from pipeline.collect.base import RawReject, RawRow
 from pipeline.collect.mapping import FieldMapper
 from pipeline.split.config import ReferenceSet
-from pipeline.split.content import compared_text, content_key, jaccard, shingles
+from pipeline.similarity.content import compared_text, content_key, jaccard, shingles
 
 
 @dataclass(frozen=True)

@@ -6,14 +6,15 @@ Two passes over the input, because a record's split can depend on records after 
       16 bytes per record, one entry per distinct content, and the group ids per label;
   pass 2 (assign): re-read, reject the reference copies, assign each record its group's
       split, write it, and measure what was written (counts, straddling groups, leakage).
+Pass 1 runs on the driver; pass 2 runs its shards in order in one task (`parallel = False`),
+because the measurements tally the whole output.
 """
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -23,14 +24,16 @@ from pipeline.fingerprint import hash_json
 from pipeline.records import operation
 from pipeline.split.assign import assign_split, cover_small_labels
 from pipeline.split.config import DEFAULT_COMPARED, SplitConfig
-from pipeline.split.content import compared_text, content_key
-from pipeline.split.groups import GroupMerger
+from pipeline.similarity.content import compared_text, content_key
+from pipeline.similarity.union_find import GroupMerger
 from pipeline.split.measure import NearLeakage, SplitTally
 from pipeline.split.reference import Match, ReferenceMatcher
-from pipeline.store import BatchResult, StageOutput, StageStore, StageWriter, reject_rows
+from pipeline.parts import BatchResult
+from pipeline.rows import reject_row, reject_rows, with_columns
+from pipeline.stage import Passes, ShardInput, ShardResults, Stage
 
 STAGE = "split"
-VERSION = "2"  # 2: near-duplicate leakage counters
+VERSION = "3"  # 2: near-duplicate leakage counters; 3: sharded
 SPLIT_COLUMN = "split"
 # What pass 1 reads: everything a comparison, a group or a label needs, and nothing bulky.
 _PLAN_COLUMNS = ("kind", "group_id", "text", "label", "system", "prompt", "response", "code", "language")
@@ -62,33 +65,37 @@ def kept_schema_for(input_schema: pa.Schema) -> pa.Schema:
     return pa.schema([*fields, pa.field(SPLIT_COLUMN, pa.string())])
 
 
-def split_records(
-    source: StageOutput,
-    config: SplitConfig,
-    store: StageStore,
-    progress: Callable[[int], None] | None = None,
-    *,
-    batch_size: int = 2000,
-) -> StageOutput:
-    """Split the kept records of `source` (or reuse the stored split). Progress counts pass 2."""
-    references = [source_fingerprint(ref.source_config(ref.compared())) for ref in config.reference_sets]
-    fingerprint = hash_json({"source": source.fingerprint, "references": references})
-    kept_schema = kept_schema_for(pq.read_schema(source.kept_path))
+class SplitStage(Stage):
+    name = STAGE
+    version = VERSION
+    parallel = False  # the tally (counts, straddling groups, leakage) measures the whole output
 
-    def produce(writer: StageWriter) -> None:
-        plan = plan_split(source, config, batch_size)
-        tally = SplitTally()
-        for n, result in assign_batches(source, config, plan, tally, kept_schema, batch_size):
-            writer.write(result, n)
-            if progress:
-                progress(n)
-        # The measured counters, once the whole output is known; a batch of no records.
-        counters = {**plan.counters, **tally.counters()}
-        if config.measure_near_leakage:
-            counters.update(NearLeakage(config.near_leakage_threshold).count(plan.signatures, tally.row_splits))
-        writer.write(BatchResult(kept_schema.empty_table(), reject_rows([]), counters), 0)
+    def __init__(self, config: SplitConfig):
+        super().__init__(config)
+        self.config: SplitConfig
 
-    return store.run(STAGE, VERSION, config, fingerprint, kept_schema, produce)
+    def input_fingerprint(self, source: Any) -> str:
+        references = [source_fingerprint(ref.source_config(ref.compared())) for ref in self.config.reference_sets]
+        return hash_json({"source": source.fingerprint, "references": references})
+
+    def kept_schema(self, input_schema: Any) -> pa.Schema:
+        return kept_schema_for(input_schema)
+
+    def plan(self, source: Any, passes: Passes) -> SplitPlan:
+        return plan_split(source, self.config, passes.batch_size)
+
+    def process_shard(self, plan: SplitPlan, shard: ShardInput) -> ShardResults:
+        if shard.shard.index == 0:
+            self._tally = SplitTally()
+        kept_schema = kept_schema_for(pq.read_schema(shard.shard.files[0])) if shard.shard.files else None
+        yield from assign_batches(shard, self.config, plan, self._tally, kept_schema)
+        if shard.last:
+            # The measured counters, once the whole output is known; a batch of no records.
+            counters = {**plan.counters, **self._tally.counters()}
+            if self.config.measure_near_leakage:
+                counters.update(NearLeakage(self.config.near_leakage_threshold).count(plan.signatures,
+                                                                                      self._tally.row_splits))
+            yield 0, BatchResult(pa.table({}), reject_rows([]), counters)
 
 
 def plan_split(source: StageOutput, config: SplitConfig, batch_size: int) -> SplitPlan:
@@ -96,10 +103,10 @@ def plan_split(source: StageOutput, config: SplitConfig, batch_size: int) -> Spl
     matcher = ReferenceMatcher(config.reference_sets)
     plan = SplitPlan()
     label_groups: dict[str, set[str]] = defaultdict(set)
-    names = [c for c in _PLAN_COLUMNS if c in pq.read_schema(source.kept_path).names]
+    names = [c for c in _PLAN_COLUMNS if c in source.kept_schema().names]
     near = NearLeakage(config.near_leakage_threshold) if config.measure_near_leakage else None
     row = 0
-    for batch in pq.ParquetFile(source.kept_path).iter_batches(batch_size=batch_size, columns=names):
+    for batch in source.iter_batches(batch_size, names):
         batch_texts: list[str | None] = []
         for rec in batch.to_pylist():
             kind, group = rec["kind"], rec["group_id"]
@@ -127,14 +134,12 @@ def plan_split(source: StageOutput, config: SplitConfig, batch_size: int) -> Spl
     return plan
 
 
-def assign_batches(
-    source: StageOutput, config: SplitConfig, plan: SplitPlan, tally: SplitTally, kept_schema: pa.Schema,
-    batch_size: int,
-) -> Iterator[tuple[int, BatchResult]]:
-    """Pass 2: (records in, result) per input batch, in input order."""
+def assign_batches(shard: ShardInput, config: SplitConfig, plan: SplitPlan, tally: SplitTally,
+                   kept_schema: pa.Schema | None) -> Iterator[tuple[int, BatchResult]]:
+    """Pass 2: (records in, result) per batch of one shard, in input order."""
     ratios = config.ratios.as_dict()
-    row = 0
-    for batch in source.iter_batches(batch_size):
+    row = shard.shard.row_offset
+    for batch in shard.batches():
         table = pa.Table.from_batches([batch])
         recs = table.select(["kind", "group_id", "label"]).to_pylist()  # the content hashes are in the plan
         operations = table.column("operations").to_pylist()
@@ -168,9 +173,7 @@ def _kept_table(table: pa.Table, idx: list[int], groups: list[str], operations: 
                 schema: pa.Schema) -> pa.Table:
     """The kept rows with their (possibly merged) group, lineage and split; other columns untouched."""
     kept = table.take(pa.array(idx, type=pa.int64()))
-    replaced = {"group_id": groups, "operations": operations, SPLIT_COLUMN: splits}
-    arrays = [pa.array(replaced[f.name], type=f.type) if f.name in replaced else kept.column(f.name) for f in schema]
-    return pa.Table.from_arrays(arrays, schema=schema)
+    return with_columns(kept, schema, {"group_id": groups, "operations": operations, SPLIT_COLUMN: splits})
 
 
 def _augmented(operations: list[dict[str, Any]] | None) -> bool:
@@ -181,15 +184,10 @@ def _held_out_augmented(table: pa.Table, i: int, split: str) -> dict[str, Any]:
     # Scores on validation and test must mean the same with and without augmentation: held-out
     # splits keep the original records only (the family still never straddles splits).
     rec = table.slice(i, 1).to_pylist()[0]
-    return {"stage": STAGE, "reason": "augmented_held_out",
-            "detail": f"augmented record of a {split} family (parent {rec.get('parent_id')}); held-out splits "
-                      "keep original records (split.augmented_in_eval: false)",
-            "source": rec.get("source"), "origin": rec.get("origin"), "id": rec.get("id"),
-            "record": json.dumps(rec, ensure_ascii=False, default=str)}
+    return reject_row(STAGE, "augmented_held_out",
+                      f"augmented record of a {split} family (parent {rec.get('parent_id')}); held-out splits "
+                      "keep original records (split.augmented_in_eval: false)", rec)
 
 
 def _reject_row(table: pa.Table, i: int, match: Match) -> dict[str, Any]:
-    rec = table.slice(i, 1).to_pylist()[0]
-    return {"stage": STAGE, "reason": match.reason, "detail": match.detail, "source": rec.get("source"),
-            "origin": rec.get("origin"), "id": rec.get("id"),
-            "record": json.dumps(rec, ensure_ascii=False, default=str)}
+    return reject_row(STAGE, match.reason, match.detail, table.slice(i, 1).to_pylist()[0])

@@ -199,7 +199,7 @@ def test_sync_flow_retrains_on_the_merged_labels(prefect_harness, loop, annotate
     assert set(model["metrics"]) and all("before" in v and "after" in v for v in model["metrics"].values())
     # The model's data version holds the human label, with its lineage.
     row = next(m for m in Catalog(cfg.run.out_dir).models() if m["model_id"] == model["model_id"])
-    kept = pq.read_table(Path(row["split_path"]) / "kept.parquet").to_pylist()
+    kept = pq.read_table(Path(row["split_path"]) / "kept").to_pylist()
     relabel = annotated["relabel"]
     new = [r for r in kept if r["parent_id"] == relabel]
     assert len(new) == 1 and new[0]["label"] == annotated["flip"][annotated["labels"][relabel]]

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from pipeline.clean import CleanStage
-from pipeline.config import CleanConfig
+from pipeline.clean.config import CleanConfig
 from pipeline.records import empty_record, operation, record_id, records_to_table
 from pipeline.store import BatchResult
 

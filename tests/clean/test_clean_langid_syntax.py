@@ -81,7 +81,7 @@ def test_uncertain_prediction_is_not_acted_on(h):
 
 def test_no_linguistic_content_is_not_a_wrong_language():
     from pipeline.clean.record import RecordCleaner
-    from pipeline.config import CleanConfig
+    from pipeline.clean.config import CleanConfig
 
     cleaner = RecordCleaner(CleanConfig())
     assert cleaner._language_failure("zxx", 0.99) is None

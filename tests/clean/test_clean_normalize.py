@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from pipeline.clean.normalize import Normalizer, collapse_whitespace, html_to_text, looks_like_html
-from pipeline.config import NormalizeConfig
+from pipeline.clean.config import NormalizeConfig
 
 
 def norm(**kw) -> Normalizer:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from pipeline.clean import quality as q
-from pipeline.config import QualityConfig, Threshold
+from pipeline.clean.config import QualityConfig
+from pipeline.config_base import Threshold
 
 VARIED = (
     "Rivers carve valleys slowly while farmers plant barley near the northern ridge, "

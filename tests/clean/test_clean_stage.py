@@ -12,9 +12,10 @@ import pytest
 
 from pipeline.clean import SCORE_COLUMNS, CleanStage
 from pipeline.clean.quality import SCORE_NAMES
-from pipeline.config import CleanConfig
+from pipeline.clean.config import CleanConfig
 from pipeline.records import RECORD_SCHEMA, records_to_table
-from pipeline.stage import run_batch_stage
+from pipeline.engine import run_stage
+from pipeline.executors.local import LocalExecutor
 from pipeline.store import REJECT_SCHEMA, BatchResult, StageStore, reject_rows
 
 REPEATED_LINES = "\n".join(["Buy cheap watches online today at our store."] * 5)
@@ -175,7 +176,7 @@ def test_run_batch_stage_with_two_workers(tmp_path, h):
 
     source = store.run("collect", "1", {"test": True}, "input-fp", RECORD_SCHEMA, produce)
     stage = CleanStage(CleanConfig())
-    out = run_batch_stage(stage, source, store, workers=2, batch_size=4)
+    out = run_stage(stage, source, store, LocalExecutor(2), batch_size=4)
     single = h.run_records(records)
     counts = out.manifest["counts"]
     assert counts["in"] == len(records)
@@ -191,7 +192,7 @@ def test_run_batch_stage_with_two_workers(tmp_path, h):
     rejected = out.read_rejected().to_pylist()
     assert all(json.loads(r["record"])["id"] == r["id"] for r in rejected)
     # same inputs and config: the stored output is reused
-    assert run_batch_stage(CleanStage(CleanConfig()), source, store, workers=2, batch_size=4).reused
+    assert run_stage(CleanStage(CleanConfig()), source, store, LocalExecutor(2), batch_size=4).reused
 
 
 def test_importing_the_package_stays_light():

@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from pipeline.collect import collect
-from pipeline.config import CollectConfig, SourceConfig
+from pipeline.collect import CollectStage
+from pipeline.collect.config import CollectConfig, SourceConfig
+from pipeline.engine import run_stage
 from pipeline.store import StageOutput, StageStore
 
 
@@ -26,7 +27,7 @@ def assert_accounted(out: StageOutput) -> None:
 def run_collect(tmp_path: Path):
     def _run(*sources: dict[str, Any], batch_size: int = 3) -> StageOutput:
         cfgs = [SourceConfig.model_validate(s) for s in sources]
-        out = collect(cfgs, CollectConfig(batch_size=batch_size), StageStore(tmp_path / "run"))
+        out = run_stage(CollectStage(cfgs, CollectConfig()), None, StageStore(tmp_path / "run"), batch_size=batch_size)
         assert_accounted(out)
         return out
 

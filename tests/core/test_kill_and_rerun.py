@@ -26,7 +26,6 @@ def _write_inputs(d: Path, n: int) -> Path:
     cfg = d / "config.yaml"
     cfg.write_text(
         f"run: {{name: kill, out_dir: {d / 'run'}, workers: 2, batch_size: 500}}\n"
-        f"collect: {{batch_size: 500}}\n"
         f"sources:\n  - {{name: s, kind: instruction, format: jsonl, path: {d / 'in.jsonl'},"
         " fields: {prompt: question, response: answer}}\n")
     return cfg
@@ -36,7 +35,7 @@ def _final_tables(run: Path) -> dict[str, tuple]:
     out = {}
     for manifest in sorted((run / "stages").glob("*/manifest.json")):
         m = json.loads(manifest.read_text())
-        kept = pq.read_table(manifest.parent / "kept.parquet")
+        kept = pq.read_table(manifest.parent / "kept")
         out[m["stage"]] = (m["counts"], m["output_fingerprint"], kept.num_rows, kept.column("id").to_pylist())
     return out
 
@@ -48,7 +47,7 @@ def _kill_when(cfg: Path, run: Path, pattern: str, timeout: float = 120) -> None
     try:
         while time.monotonic() < deadline:
             tmp = list((run / "stages").glob(pattern)) if (run / "stages").exists() else []
-            if tmp and any(p.stat().st_size > 0 for t in tmp for p in t.glob("*.parquet")):
+            if tmp and any(p.is_file() and p.stat().st_size > 0 for t in tmp for p in (t / "kept").glob("*")):
                 break
             if proc.poll() is not None:
                 pytest.fail("the run finished before it could be killed mid-stage")

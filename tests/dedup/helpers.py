@@ -8,7 +8,8 @@ from typing import Any
 import pyarrow as pa
 
 from pipeline.dedup.config import DedupConfig
-from pipeline.dedup.stage import deduplicate
+from pipeline.dedup.stage import DedupStage
+from pipeline.engine import run_stage
 from pipeline.fingerprint import hash_json
 from pipeline.records import RECORD_SCHEMA
 from pipeline.store import BatchResult, StageOutput, StageStore, reject_rows
@@ -45,7 +46,7 @@ def run_level(tmp: Path, level: str, rows: list[dict[str, Any]], cache_dir: Path
     """One dedup level over `rows`, with the accounting every stage must keep checked."""
     store = StageStore(tmp)
     cfg = DedupConfig.model_validate({**ONLY[level], **config})
-    out = deduplicate(level, stored_input(store, rows), cfg, store, cache_dir=cache_dir or tmp / "cache",
+    out = run_stage(DedupStage(level, cfg, cache_dir or tmp / "cache"), stored_input(store, rows), store,
                       batch_size=7)
     c = out.counts
     assert c["in"] == c["kept"] + c["rejected"] == len(rows)

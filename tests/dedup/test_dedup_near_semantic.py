@@ -54,7 +54,7 @@ def test_near_level_decontaminates_against_a_reference_set(tmp_path):
 
 
 def test_incremental_near_run_does_not_recompute_the_earlier_signatures(tmp_path, monkeypatch):
-    from pipeline.dedup import minhash
+    from pipeline.similarity import minhash
 
     old = [doc(BASE), doc(OTHER)]
     first = run_level(tmp_path / "old", "near", old)

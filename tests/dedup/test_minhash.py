@@ -13,8 +13,8 @@ import pytest
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from pipeline.dedup import minhash as mh
-from pipeline.dedup.lsh import (
+from pipeline.similarity import minhash as mh
+from pipeline.similarity.lsh import (
     EMPTY_KEY,
     band_keys,
     candidate_pairs,
@@ -23,7 +23,7 @@ from pipeline.dedup.lsh import (
     near_duplicate_pairs,
     optimal_bands,
 )
-from pipeline.dedup.minhash import MinHasher, is_empty
+from pipeline.similarity.minhash import MinHasher, is_empty
 
 PARAGRAPH = (
     "The committee met on Tuesday to review the budget for the coming year. Several members "
@@ -68,7 +68,7 @@ TEXTS = [" ".join(PARAGRAPH), "Hello, world!", "a b", None, "", "x" * 50, "Gr√º√
 def test_signatures_are_stable_across_processes():
     here = MinHasher(num_perm=64, seed=7).signatures(TEXTS)
     code = (
-        "import sys; from pipeline.dedup.minhash import MinHasher; "
+        "import sys; from pipeline.similarity.minhash import MinHasher; "
         f"sys.stdout.write(MinHasher(num_perm=64, seed=7).signatures({TEXTS!r}).tobytes().hex())"
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}  # a different str hash salt than this process

@@ -11,7 +11,8 @@ import pyarrow as pa
 from pipeline.fingerprint import hash_json
 from pipeline.records import RECORD_SCHEMA, empty_record, operation, record_id
 from pipeline.split import SplitConfig
-from pipeline.split.stage import split_records
+from pipeline.engine import run_stage
+from pipeline.split.stage import SplitStage
 from pipeline.store import BatchResult, StageOutput, StageStore, reject_rows
 
 # A score column as the clean stage adds them: the split stage must pass it through.
@@ -49,7 +50,7 @@ def stored_input(store: StageStore, rows: list[dict[str, Any]], scored: bool = F
 
 def run_split(tmp: Path, rows: list[dict[str, Any]], scored: bool = False, **config: Any) -> StageOutput:
     store = StageStore(tmp)
-    out = split_records(stored_input(store, rows, scored), SplitConfig.model_validate(config), store,
+    out = run_stage(SplitStage(SplitConfig.model_validate(config)), stored_input(store, rows, scored), store,
                         batch_size=700)
     c = out.counts
     assert c["in"] == c["kept"] + c["rejected"] == len(rows)

@@ -6,7 +6,8 @@ import json
 import os
 
 from pipeline.split import SplitConfig
-from pipeline.split.stage import split_records
+from pipeline.engine import run_stage
+from pipeline.split.stage import SplitStage
 from pipeline.store import StageStore
 
 from tests.split.builders import qa, record, run_split, stored_input, text, write_jsonl
@@ -84,11 +85,11 @@ def test_a_changed_reference_file_invalidates_the_stored_split(tmp_path):
     store = StageStore(tmp_path / "run")
     source = stored_input(store, [text(f"message {i}", "ham") for i in range(30)])
     config = SplitConfig.model_validate(_bench_config(tmp_path))
-    first = split_records(source, config, store)
-    assert split_records(source, config, store).reused
+    first = run_stage(SplitStage(config), source, store)
+    assert run_stage(SplitStage(config), source, store).reused
     bench = tmp_path / "bench.jsonl"
     bench.write_text(bench.read_text() + json.dumps({"sentence": "message 3", "gold": "x"}) + "\n")
     os.utime(bench, ns=(1, 1))
-    changed = split_records(source, config, store)
+    changed = run_stage(SplitStage(config), source, store)
     assert not changed.reused and changed.path != first.path
     assert changed.counts["rejected_by_reason"] == {"reference_exact:newsbench": 1}

@@ -8,7 +8,8 @@ import random
 import pyarrow.parquet as pq
 
 from pipeline.split import SPLITS, SplitConfig, assign_split, read_split, split_fingerprints
-from pipeline.split.stage import split_records
+from pipeline.engine import run_stage
+from pipeline.split.stage import SplitStage
 from pipeline.store import StageStore
 
 from tests.split.builders import assignment, qa, record, run_split, stored_input, text
@@ -126,7 +127,7 @@ def test_small_labels_get_a_test_and_a_train_group_and_labels_are_counted(tmp_pa
 def test_every_input_column_passes_through_and_helpers_read_splits(tmp_path):
     rows = [qa(i) for i in range(400)]
     out = run_split(tmp_path, rows, scored=True)
-    schema = pq.read_schema(out.kept_path)
+    schema = out.kept_schema()
     assert schema.names[-2:] == ["score_chars", "split"]
     test = read_split(out, "test", columns=["id", "score_chars"])
     assert test.column_names == ["id", "score_chars"]
@@ -139,16 +140,16 @@ def test_every_input_column_passes_through_and_helpers_read_splits(tmp_path):
 def test_a_second_run_reuses_the_stored_split(tmp_path):
     store = StageStore(tmp_path)
     source = stored_input(store, [qa(i) for i in range(50)])
-    first = split_records(source, SplitConfig(), store)
-    again = split_records(source, SplitConfig(), store)
+    first = run_stage(SplitStage(SplitConfig()), source, store)
+    again = run_stage(SplitStage(SplitConfig()), source, store)
     assert not first.reused and again.reused and again.path == first.path
-    other_key = split_records(source, SplitConfig(key="another-salt"), store)
+    other_key = run_stage(SplitStage(SplitConfig(key="another-salt")), source, store)
     assert not other_key.reused
 
 
 def test_collected_conversations_stay_together(tmp_path):
-    from pipeline.collect import collect
-    from pipeline.config import CollectConfig, SourceConfig
+    from pipeline.collect import CollectStage
+    from pipeline.collect.config import CollectConfig, SourceConfig
 
     from tests.split.builders import write_jsonl
 
@@ -157,8 +158,8 @@ def test_collected_conversations_stay_together(tmp_path):
     source = SourceConfig(name="chats", kind="instruction", format="jsonl", fields={"group": "conv"},
                           path=str(write_jsonl(tmp_path / "chats.jsonl", rows)))
     store = StageStore(tmp_path / "run")
-    collected = collect([source], CollectConfig(batch_size=50), store)
-    out = split_records(collected, SplitConfig(), store, batch_size=40)
+    collected = run_stage(CollectStage([source], CollectConfig()), None, store, batch_size=50)
+    out = run_stage(SplitStage(SplitConfig()), collected, store, batch_size=40)
     c = out.manifest["counters"]
     assert c["groups:total"] == 60 and c["groups:straddling"] == 0
     assert sum(c[f"split:{s}"] for s in SPLITS) == 180

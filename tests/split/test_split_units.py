@@ -9,8 +9,8 @@ from pydantic import ValidationError
 
 from pipeline.split import ReferenceSet, SplitConfig, assign_split
 from pipeline.split.assign import cover_small_labels, hash_fraction
-from pipeline.split.content import compared_text, jaccard, shingles
-from pipeline.split.groups import GroupMerger
+from pipeline.similarity.content import compared_text, jaccard, shingles
+from pipeline.similarity.union_find import GroupMerger
 from pipeline.split.reference import ReferenceIndex
 
 from tests.split.builders import write_jsonl

@@ -16,7 +16,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from pipeline.dedup.minhash import MAX_HASH, arange_within, is_empty, mix64
+from pipeline.similarity.minhash import MAX_HASH, arange_within, is_empty, mix64
 
 EMPTY_KEY = np.uint64(0)
 _POLY = np.uint64(0xD6E8FEB86659FD93)  # odd multiplier of the band polynomial

@@ -1,0 +1,74 @@
+"""The Dask executor: tasks on a `distributed` cluster, a running scheduler's or a LocalCluster started here.
+
+Workers read and write the stage folders directly, so the run directory must be on a file
+system every worker sees (a shared disk, NFS), as for datatrove's executors. A task whose
+worker dies is rerun on another by the scheduler; a task that fails raises here with the
+stage and shard named (see `pipeline.engine`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Iterator
+
+from pipeline.executors.base import Executor, ExecutorError
+from pipeline.executors.config import DaskConfig
+
+
+class DaskExecutor(Executor):
+    name = "dask"
+
+    def __init__(self, config: DaskConfig):
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError as exc:  # a dependency of curate; a broken install says how to mend it
+            raise ExecutorError("the dask executor needs `distributed`: pip install 'distributed>=2025'") from exc
+        self.config = config
+        self.cluster = None
+        if config.address:
+            try:
+                self.client = Client(config.address, timeout=f"{config.connect_timeout_s}s")
+            except (OSError, TimeoutError) as exc:
+                raise ExecutorError(
+                    f"cannot reach the Dask scheduler at {config.address} within {config.connect_timeout_s:g} s: "
+                    "start one with `dask scheduler --host HOST`, or set run.dask.address to its address "
+                    "(or leave it empty to start a local cluster)") from exc
+        else:
+            # Every socket, the dashboard's included, on loopback: nothing listens outside this machine.
+            self.cluster = LocalCluster(n_workers=config.n_workers, threads_per_worker=config.threads_per_worker,
+                                        processes=True, host="127.0.0.1", dashboard_address=None,
+                                        memory_limit=config.memory_limit)
+            self.client = Client(self.cluster)
+
+    @property
+    def address(self) -> str:
+        return self.client.scheduler.address
+
+    def describe(self) -> dict[str, Any]:
+        workers = self.client.scheduler_info(n_workers=-1).get("workers", {})
+        return {"name": self.name, "address": self.address, "workers": len(workers),
+                "started_here": self.cluster is not None}
+
+    def map(self, fn, items, shared, resources=None, label="task") -> Iterator[tuple[int, Any]]:
+        from distributed import as_completed
+
+        if not items:
+            return
+        tag = uuid.uuid4().hex[:8]
+        # The payload goes to each worker once, not once per task.
+        payload = self.client.scatter(shared, broadcast=True, hash=False)
+        futures = [self.client.submit(fn, payload, item, key=f"{label}-{i:05d}-{tag}", pure=False,
+                                      resources=resources or None)
+                   for i, item in enumerate(items)]
+        index = {f.key: i for i, f in enumerate(futures)}
+        try:
+            for fut, result in as_completed(futures, with_results=True):
+                yield index[fut.key], result
+        finally:
+            self.client.cancel(futures)
+            self.client.cancel([payload])
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
