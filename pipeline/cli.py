@@ -9,62 +9,28 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from pipeline.config import ConfigError, PipelineConfig, load_config
+from pipeline.cli_common import ExecutorOpt, console, out, state
+from pipeline.cli_common import load_run_config as _config
+from pipeline.config import ConfigError, PipelineConfig
 
 # Busy-waiting OpenMP threads slow torch's small CPU matmuls many times over when another
 # process (a stage worker, a neighbour) holds a core; must be set before torch is imported.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Curate SFT data: collect, clean, deduplicate, augment, split, train, inspect.")
-console = Console(stderr=True)
-# Piped output (CI logs, files) gets a wide page instead of rich's 80-column default.
-out = Console(width=None if sys.stdout.isatty() else 160)
+
+
+@app.callback()
+def _main(debug: bool = typer.Option(False, "--debug", help="show the traceback of an error")) -> None:
+    state["debug"] = debug
 
 
 class Engine(str, Enum):
     prefect = "prefect"
     local = "local"
-
-
-class ExecutorOpt(str, Enum):
-    local = "local"
-    dask = "dask"
-
-
-_state = {"debug": False}
-
-
-@app.callback()
-def _main(debug: bool = typer.Option(False, "--debug", help="show the traceback of an error")) -> None:
-    _state["debug"] = debug
-
-
-def _config(config: Optional[Path], out_dir: Optional[Path], executor: Optional[ExecutorOpt] = None,
-            scheduler: Optional[str] = None) -> PipelineConfig:
-    try:
-        if config is None:
-            from pipeline.demo.config import demo_config
-            from pipeline.demo.data import prepare_all
-
-            console.print("[bold]No --config: running the demo[/] (chatterbot dialogues, stdlib code, SpamAssassin)")
-            prepare_all()
-            cfg = demo_config(out_dir or Path("runs/demo"))
-        else:
-            cfg = load_config(config)
-    except ConfigError as exc:
-        console.print(Text(str(exc), style="red"))
-        raise typer.Exit(2) from None
-    if out_dir is not None:
-        cfg.run.out_dir = str(out_dir.resolve())
-    if scheduler is not None:
-        cfg.run.executor, cfg.run.dask.address = "dask", scheduler
-    if executor is not None:
-        cfg.run.executor = executor.value
-    return cfg
 
 
 def _run(cfg: PipelineConfig, engine: Engine, until: str | None = None, only_ablation: bool = False) -> None:
@@ -75,9 +41,9 @@ def _run(cfg: PipelineConfig, engine: Engine, until: str | None = None, only_abl
         run_id = _run_engine(cfg, engine, until, only_ablation)
     except (SourceError, ExecutorError, ConfigError) as exc:
         # A user's mistake (a path that matches nothing, a scheduler out of reach): one line.
-        if _state["debug"]:
+        if state["debug"]:
             raise
-        console.print(Text(f"error: {exc}", style="red"))
+        console.print(Text(f"error: {exc}", style="red"), soft_wrap=True)
         raise typer.Exit(2) from None
     _print_inspect(Path(cfg.run.out_dir), run_id, examples=1)
     out.print(f"\nOutputs: [bold]{cfg.run.out_dir}/stages/[/]   catalog: {cfg.run.out_dir}/catalog.sqlite")
@@ -134,6 +100,8 @@ def _register_step_commands() -> None:
     from pipeline.steps import STEPS
 
     for step in STEPS:
+        if step.name == "annotate":  # `curate annotate` is the review group; later steps apply annotations
+            continue
         _step_command(step.name, step.help)
     _step_command("train", "then fine-tune and evaluate every `train` task on the current data")
 

@@ -26,7 +26,7 @@ def _ls_dir(data_dir: Optional[Path], run_dir: Path) -> Path:
 
 
 def _consoles() -> tuple[Any, Any]:
-    from pipeline.cli import console, out
+    from pipeline.cli_common import console, out
 
     return console, out
 
@@ -91,9 +91,9 @@ def _client(ls_dir: Optional[Path], port: int, cfg: Any) -> Any:
 
 
 def _cfg(config: Optional[Path], out_dir: Optional[Path]) -> Any:
-    from pipeline.cli import _config
+    from pipeline.cli_common import load_run_config
 
-    cfg = _config(config, out_dir)
+    cfg = load_run_config(config, out_dir)
     cfg.annotate.enabled = True
     return cfg
 

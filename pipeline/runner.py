@@ -94,16 +94,6 @@ def run_data_steps(ctx: RunContext, until: str | None = None) -> StageOutput:
     return source
 
 
-def step_split(ctx: RunContext, source: StageOutput, label: str = "split") -> StageOutput:
-    """The split of any stage's output (the ablation splits each variant), recorded as `label`."""
-    from pipeline.split.stage import SplitStage
-    from pipeline.engine import run_stage
-
-    out = run_stage(SplitStage(ctx.config.split), source, ctx.store, ctx.executor,
-                    batch_size=ctx.config.run.batch_size, progress=ctx.progress_for(label, source.counts["kept"]))
-    return ctx.record(label, out)
-
-
 def step_train(ctx: RunContext, source: StageOutput, split: StageOutput) -> list[dict]:
     """Train every configured task on the current data; each model is recorded in the catalog."""
     from pipeline.experiments.training import split_tables, train_variant

@@ -13,7 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
-SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
+from pipeline.paths import SCHEMAS_DIR
+
 RECORD_SCHEMAS_DIR = SCHEMAS_DIR / "records"
 CONFIG_SCHEMA_PATH = SCHEMAS_DIR / "config.schema.json"
 

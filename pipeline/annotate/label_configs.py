@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
-from pipeline.schema_files import SCHEMAS_DIR
+from pipeline.paths import SCHEMAS_DIR
 
 LABEL_CONFIG_DIR = SCHEMAS_DIR / "labelstudio"
 LABELS_PLACEHOLDER = "<!-- LABELS -->"

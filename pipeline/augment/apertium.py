@@ -20,7 +20,7 @@ import re
 import shutil
 import subprocess
 
-from pipeline.augment.translate import Translations, Translator
+from pipeline.augment.translator import Translations, Translator
 
 _SPECIAL = set("\\[]^$<>@/{}")  # escaped with a backslash in Apertium's stream format
 _BLANK = re.compile(r"[\s~]+")  # `~` is a blank to Apertium too (apertium-destxt wraps it)

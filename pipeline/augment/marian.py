@@ -10,7 +10,7 @@ or beam search with num_beams > 1), so a text always gives the same translation.
 
 from __future__ import annotations
 
-from pipeline.augment.translate import Translations, Translator
+from pipeline.augment.translator import Translations, Translator
 
 
 class MarianTranslator(Translator):

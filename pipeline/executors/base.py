@@ -32,17 +32,3 @@ class Executor(ABC):
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
-
-
-def make_executor(name: str = "local", workers: int = 1, dask: Any = None) -> Executor:
-    """The executor a run's config (or the command line) names."""
-    if name == "local":
-        from pipeline.executors.local import LocalExecutor
-
-        return LocalExecutor(workers)
-    if name == "dask":
-        from pipeline.executors.dask import DaskExecutor
-        from pipeline.executors.config import DaskConfig
-
-        return DaskExecutor(dask if dask is not None else DaskConfig())
-    raise ExecutorError(f"unknown executor {name!r}; executors: local, dask")

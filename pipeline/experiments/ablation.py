@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipeline.engine import run_stage
 from pipeline.experiments.config import AblationConfig, TrainTask
 from pipeline.experiments.training import split_tables, train_variant, without_leaks
 from pipeline.fingerprint import code_version
-from pipeline.runner import RunContext, step_split
+from pipeline.split.stage import SplitStage
 
 
 class AblationError(ValueError):
@@ -30,8 +31,15 @@ def selected_tasks(tasks: list[TrainTask], names: list[str] | None) -> list[Trai
     return [t for t in tasks if t.name in names]
 
 
-def run_ablation(ctx: RunContext, ablation: AblationConfig) -> list[dict[str, Any]]:
-    """Train every selected task on every variant; returns the catalog rows, also recorded."""
+def _split(ctx: Any, source: Any, label: str) -> Any:
+    out = run_stage(SplitStage(ctx.config.split), source, ctx.store, ctx.executor,
+                    batch_size=ctx.config.run.batch_size, progress=ctx.progress_for(label, source.counts["kept"]))
+    return ctx.record(label, out)
+
+
+def run_ablation(ctx: Any, ablation: AblationConfig) -> list[dict[str, Any]]:
+    """Train every selected task on every variant (`ctx`: the run's `pipeline.runner.RunContext`);
+    returns the catalog rows, also recorded."""
     tasks = selected_tasks(ctx.config.train, ablation.tasks)
     if not tasks:
         raise AblationError("the ablation needs at least one train task (the `train:` section)")
@@ -39,7 +47,7 @@ def run_ablation(ctx: RunContext, ablation: AblationConfig) -> list[dict[str, An
     for v in ablation.variants:
         if v.after not in ctx.outputs and v.after not in ctx.steps:
             raise AblationError(f"variant {v.name!r}: stage {v.after!r} did not run; ran: {list(ctx.outputs)}")
-        splits[v.name] = step_split(ctx, ctx.output(v.after), label=f"split:{v.name}")
+        splits[v.name] = _split(ctx, ctx.output(v.after), label=f"split:{v.name}")
     eval_name = ablation.eval_variant or ablation.variants[-1].name
     rows, version = [], code_version()
     for task in tasks:

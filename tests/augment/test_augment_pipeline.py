@@ -27,8 +27,8 @@ def config(out: Path, augment: bool) -> dict:
 def test_augment_step_feeds_the_split_and_keeps_held_out_splits_original(tmp_path):
     plain = run_pipeline(parse_config(config(tmp_path / "plain", False)), until="split")
     aug = run_pipeline(parse_config(config(tmp_path / "aug", True)), until="split")
-    assert not any(n.startswith("augment") for n in plain.outputs) and plain.aliases["augment"] == "dedup_near"
-    assert aug.aliases["augment"] == "augment_add_docstring"
+    assert not any(n.startswith("augment") for n in plain.outputs) and plain.steps["augment"] is plain.outputs["dedup_near"]
+    assert aug.steps["augment"] is aug.outputs["augment_add_docstring"]
     rename, out = aug.outputs["augment_rename_identifiers"], aug.output("augment")
     assert rename.counts["in"] == plain.output("dedup").counts["kept"] and out.counts["in"] == rename.counts["kept"]
     for stage in (rename, out):

@@ -1,0 +1,49 @@
+"""What the command lines (`cli.py`, `cli_annotate.py`) share: the consoles, the config loader, options."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from pipeline.config import ConfigError, PipelineConfig, load_config
+
+console = Console(stderr=True)
+# Piped output (CI logs, files) gets a wide page instead of rich's 80-column default.
+out = Console(width=None if sys.stdout.isatty() else 160)
+# Set by `curate --debug`: errors show their traceback.
+state = {"debug": False}
+
+
+class ExecutorOpt(str, Enum):
+    local = "local"
+    dask = "dask"
+
+
+def load_run_config(config: Optional[Path], out_dir: Optional[Path], executor: Optional[ExecutorOpt] = None,
+            scheduler: Optional[str] = None) -> PipelineConfig:
+    try:
+        if config is None:
+            from pipeline.demo.config import demo_config
+            from pipeline.demo.data import prepare_all
+
+            console.print("[bold]No --config: running the demo[/] (chatterbot dialogues, stdlib code, SpamAssassin)")
+            prepare_all()
+            cfg = demo_config(out_dir or Path("runs/demo"))
+        else:
+            cfg = load_config(config)
+    except ConfigError as exc:
+        console.print(Text(str(exc), style="red"))
+        raise typer.Exit(2) from None
+    if out_dir is not None:
+        cfg.run.out_dir = str(out_dir.resolve())
+    if scheduler is not None:
+        cfg.run.executor, cfg.run.dask.address = "dask", scheduler
+    if executor is not None:
+        cfg.run.executor = executor.value
+    return cfg
