@@ -46,7 +46,7 @@ def _config(config_path: str | None, config: dict[str, Any] | None, out_dir: str
 
 @task(name="annotation-push", cache_policy=NO_CACHE, persist_result=False)
 def push_task(cfg: PipelineConfig, client: Any) -> dict[str, Any]:
-    from pipeline.annotate.sync import push_for_review
+    from pipeline.workflows.review import push_for_review
 
     out = push_for_review(cfg, client)
     for kind, manifest in out.items():
@@ -90,7 +90,7 @@ def pull_task(cfg: PipelineConfig, client: Any) -> dict[str, Any]:
 
 @task(name="retrain", cache_policy=NO_CACHE, persist_result=False)
 def retrain_task(cfg: PipelineConfig) -> dict[str, Any]:
-    from pipeline.annotate.sync import retrain
+    from pipeline.workflows.review import retrain
 
     return retrain(cfg)
 

@@ -7,21 +7,25 @@ The deployment (schedule, work pool) lives in `deploy/`.
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+import logging
+from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
 from prefect.states import Completed
 
 from pipeline.config import ConfigError, PipelineConfig, load_config, parse_config, resolve_paths
 from pipeline.progress import rich_progress
-from pipeline.runner import RunContext, pipeline_run, run_one_stage, step_ablation, step_train
+from pipeline.engine import run_stage
+from pipeline.executors import Executor
+from pipeline.runner import RunContext, pipeline_run, step_ablation, step_train
 from pipeline.stage import Stage
 from pipeline.steps import STEPS
-from pipeline.store import StageOutput
+from pipeline.store import StageOutput, StageStore
 
 # Errors that may not recur on a second try (a flaky disk or network share, a hub timeout).
 # ConnectionError and TimeoutError are OSErrors; named for the reader. Bad data and bad
@@ -40,12 +44,33 @@ def retry_on_transient_io(_task, _task_run, state) -> bool:
 # reuses a stage's output by its key (stage, version, config, input fingerprint), so Prefect
 # must not hash or pickle the inputs again; a reused stage ends in a Completed state named
 # "Cached", so the UI shows it as such while the store stays the source of truth.
+#
+# The task gets the stage, its input and the store, not the run's context: on a Dask worker
+# (prefect-dask's DaskTaskRunner) it fans its shards out through the cluster's client, and the
+# flow records the result in the catalog.
 @task(cache_policy=NO_CACHE, persist_result=False)
-def stage_task(ctx: RunContext, stage: Stage, source: StageOutput | None) -> Any:
-    out = _logged(run_one_stage(ctx, stage, source))
+def stage_task(stage: Stage, source: StageOutput | None, store: StageStore, batch_size: int,
+               executor: Executor | None = None) -> Any:
+    if executor is None:  # on a Dask worker: the cluster's client (the worker secedes while it waits)
+        from prefect_dask import get_dask_client
+
+        from pipeline.executors.dask import DaskExecutor
+
+        with get_dask_client() as client:
+            out = run_stage(stage, source, store, DaskExecutor.from_client(client), batch_size=batch_size)
+    else:
+        out = run_stage(stage, source, store, executor, batch_size=batch_size)
     if out.reused:
         return Completed(data=out, name="Cached", message=f"reused {out.path.name}")
     return out
+
+
+def run_stage_task(ctx: RunContext, stage: Stage, source: StageOutput | None, on_dask: bool) -> StageOutput:
+    """The stage as a task run named after it; recorded in the run's catalog."""
+    task_fn = _stage_task_for(stage)
+    args = (stage, source, ctx.store, ctx.config.run.batch_size)
+    out = task_fn.submit(*args).result() if on_dask else task_fn(*args, ctx.executor)
+    return _logged(ctx.record(stage.name, out))
 
 
 def _stage_task_for(stage: Stage):
@@ -103,12 +128,23 @@ def resolve_config(config_path: str | None, config: dict[str, Any] | None, out_d
 def curation_flow(config_path: str | None = None, config: dict[str, Any] | None = None,
                   out_dir: str | None = None, show_progress: bool = False) -> dict[str, Any]:
     cfg = resolve_config(config_path, config, out_dir)  # a bad config fails here, before any task
-    bars = rich_progress() if show_progress else nullcontext(None)
-    with bars as progress, pipeline_run(cfg, progress) as ctx:
+    on_dask = type(FlowRunContext.get().task_runner).__name__ == "DaskTaskRunner"
+    bars = rich_progress() if show_progress and not on_dask else nullcontext(None)
+    with ExitStack() as stack:
+        stack.enter_context(library_logs_in_run())
+        executor = None
+        if on_dask:  # the flow's own work (the ablation's splits) on the task runner's cluster too
+            from prefect_dask import get_dask_client
+
+            from pipeline.executors.dask import DaskExecutor
+
+            executor = DaskExecutor.from_client(stack.enter_context(get_dask_client()))
+        progress = stack.enter_context(bars)
+        ctx = stack.enter_context(pipeline_run(cfg, progress, executor))
         source: StageOutput | None = None
         for step in STEPS:
             for stage in step.stages(cfg):
-                source = _stage_task_for(stage)(ctx, stage, source)
+                source = run_stage_task(ctx, stage, source, on_dask)
             assert source is not None
             ctx.steps[step.name] = source
         models = train_task(ctx, ctx.output("annotate"), source) if cfg.train else []
@@ -117,6 +153,55 @@ def curation_flow(config_path: str | None = None, config: dict[str, Any] | None 
     summary = summarize(ctx, models)
     publish_artifacts(summary)
     return summary
+
+
+def task_runner_for(cfg: PipelineConfig) -> Any:
+    """prefect-dask's DaskTaskRunner on the run's Dask cluster, when the executor is Dask and a
+    Prefect API is set (the workers report their task runs there); None: the stage tasks run in
+    the flow's process, their shards still on the cluster. Without an API (ephemeral mode) each
+    Dask worker would start a Prefect server of its own."""
+    from prefect.settings import PREFECT_API_URL
+
+    api = PREFECT_API_URL.value()
+    if cfg.run.executor != "dask" or not api:
+        return None
+    from prefect_dask import DaskTaskRunner
+
+    d = cfg.run.dask
+    if d.address:
+        return DaskTaskRunner(address=d.address)
+    # Every socket, the dashboard's included, on loopback; the workers report to the flow's API.
+    return DaskTaskRunner(cluster_kwargs={"n_workers": d.n_workers, "threads_per_worker": d.threads_per_worker,
+                                          "processes": True, "host": "127.0.0.1", "dashboard_address": None,
+                                          "memory_limit": d.memory_limit, "env": {"PREFECT_API_URL": api}})
+
+
+def run_curation(cfg: PipelineConfig, show_progress: bool = False, return_state: bool = False) -> Any:
+    """The curation flow with the task runner the config's executor calls for."""
+    runner = task_runner_for(cfg)
+    flow_fn = curation_flow if runner is None else curation_flow.with_options(task_runner=runner)
+    return flow_fn(config=cfg.model_dump(mode="json"), show_progress=show_progress, return_state=return_state)
+
+
+@contextmanager
+def library_logs_in_run() -> Iterator[None]:
+    """The library's log lines (stage plans, training epochs) and Python warnings in the Prefect
+    run's logs, as PREFECT_LOGGING_EXTRA_LOGGERS does, for the length of the flow run."""
+    handlers = logging.getLogger("prefect.extra").handlers
+    loggers = [logging.getLogger("pipeline"), logging.getLogger("py.warnings")]
+    saved = [(lg, lg.level, [h for h in handlers if h not in lg.handlers]) for lg in loggers]
+    logging.captureWarnings(True)
+    for lg, _, added in saved:
+        lg.setLevel(logging.INFO)
+        for h in added:
+            lg.addHandler(h)
+    try:
+        yield
+    finally:
+        for lg, level, added in saved:
+            lg.setLevel(level)
+            for h in added:
+                lg.removeHandler(h)
 
 
 def summarize(ctx: RunContext, models: list[dict[str, Any]] | None = None) -> dict[str, Any]:

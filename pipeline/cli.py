@@ -58,10 +58,9 @@ def _run_engine(cfg: PipelineConfig, engine: Engine, until: str | None, only_abl
         # 2 cores, and analytics would try to reach the internet.
         os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
         os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-        from flows.curation import curation_flow
+        from flows.curation import run_curation
 
-        summary = curation_flow(config=cfg.model_dump(mode="json"), show_progress=sys.stderr.isatty())
-        return summary["run_id"]
+        return run_curation(cfg, show_progress=sys.stderr.isatty())["run_id"]
     from pipeline.progress import rich_progress
 
     with rich_progress() as factory:

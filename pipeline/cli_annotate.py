@@ -119,7 +119,7 @@ PORT = typer.Option(8080, "--port")
 def annotate_push(config: Optional[Path] = CONFIG, out_dir: Optional[Path] = OUT, ls_dir: Optional[Path] = LS,
                   port: int = PORT) -> None:
     """Select the records that most need a human and push them (once each) with pre-annotations."""
-    from pipeline.annotate.sync import push_for_review
+    from pipeline.workflows.review import push_for_review
 
     cfg = _cfg(config, out_dir)
     client = _client(ls_dir, port, cfg)

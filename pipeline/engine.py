@@ -12,6 +12,7 @@ for the whole stage.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import time
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from pipeline.stage import Passes, ShardInput, Stage
 from pipeline.store import StageOutput, StageStore, build_manifest, config_to_json, now
 
 ProgressFn = Callable[[int], None]
+WORK_DIR = ".work"  # the planning pass's scratch files, inside the stage's temporary folder
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -78,13 +81,19 @@ def run_stage(stage: Stage, source: StageOutput | None, store: StageStore, execu
         return found
     tmp, started, t0 = store.begin(stage.name, key), now(), time.perf_counter()
     try:
-        passes = Passes(lambda fn, items, shared: _ordered(executor, fn, items, shared, stage), batch_size)
+        passes = Passes(lambda fn, items, shared: _ordered(executor, fn, items, shared, stage), batch_size,
+                        tmp / WORK_DIR)
         plan = stage.plan(source, passes)
         shards = stage.shards(source, plan) or [Shard(0, part_name(0))]  # an empty input: one empty part
+        where = executor.describe()
+        log.info("%s: %d shard(s) %s on the %s executor (%s)", stage.name, len(shards),
+                 "in parallel" if stage.parallel else "in order, one task", where["name"],
+                 ", ".join(f"{k} {v}" for k, v in where.items() if k != "name"))
         job = ShardJob(stage, plan, str(tmp), batch_size,
                        stage.kept_schema(source.kept_schema() if source is not None else None), len(shards))
         parts = _write_parts(executor, job, shards, progress)
         extra = stage.finish(plan, tmp, parts)
+        shutil.rmtree(tmp / WORK_DIR, ignore_errors=True)
         manifest = build_manifest(tmp, stage.name, stage.version, key, fingerprint, config_json, parts, extra,
                                   started, time.perf_counter() - t0, executor.describe())
         return store.publish(tmp, stage.name, key, manifest)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -75,6 +76,7 @@ class PartWriter:
         self._kept = pq.ParquetWriter(self._tmp_kept, kept_schema, compression="zstd")
         self._rejected = pq.ParquetWriter(self._tmp_rejected, REJECT_SCHEMA, compression="zstd")
         self.n_in = self.n_generated = self.n_kept = self.n_rejected = 0
+        self._t0 = time.perf_counter()
         self.reasons: Counter[str] = Counter()
         self.counters: Counter[str] = Counter()
 
@@ -112,7 +114,7 @@ class PartWriter:
             os.replace(tmp, self.stage_dir / d / f"{self.part}.parquet")
         counts = {"name": self.part, "in": self.n_in, "generated": self.n_generated, "kept": self.n_kept,
                   "rejected": self.n_rejected, "rejected_by_reason": dict(sorted(self.reasons.items())),
-                  "counters": dict(sorted(self.counters.items()))}
+                  "counters": dict(sorted(self.counters.items())), "wall_s": round(time.perf_counter() - self._t0, 3)}
         stats = self.stage_dir / STATS_DIR / f"{self.part}.json"
         tmp = stats.with_name(f".{self.part}.tmp-{uuid.uuid4().hex[:8]}")
         write_json_durably(tmp, counts)

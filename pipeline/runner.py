@@ -111,7 +111,7 @@ def step_train(ctx: RunContext, source: StageOutput, split: StageOutput) -> list
 
 
 def step_ablation(ctx: RunContext) -> list[dict]:
-    from pipeline.experiments.ablation import run_ablation
+    from pipeline.workflows.ablation import run_ablation
 
     assert ctx.config.ablation is not None
     return run_ablation(ctx, ctx.config.ablation)
@@ -144,10 +144,11 @@ def run_lock(out_dir: str | Path) -> Iterator[None]:
 
 
 @contextmanager
-def pipeline_run(config: PipelineConfig, progress: ProgressFactory | None = None) -> Iterator[RunContext]:
+def pipeline_run(config: PipelineConfig, progress: ProgressFactory | None = None,
+                 executor: Executor | None = None) -> Iterator[RunContext]:
     """A locked, catalogued run: closed as succeeded, or as failed with the error, and reported."""
     with run_lock(config.run.out_dir):
-        ctx = start_run(config, progress)
+        ctx = start_run(config, progress, executor)
         try:
             yield ctx
         except BaseException as exc:

@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from pipeline.fingerprint import hash_files, hash_json, library_versions
 from pipeline.parts import (
-    KEPT_DIR, REJECTED_DIR, AccountingError, BatchResult, PartWriter, Shard, fsync_dir, merge_parts, part_name,
+    KEPT_DIR, REJECTED_DIR, STATS_DIR, AccountingError, BatchResult, PartWriter, Shard, fsync_dir, merge_parts, part_name,
     write_json_durably,
 )
 from pipeline.rows import REJECT_SCHEMA, reject_rows
@@ -134,6 +134,9 @@ class StageStore:
 
     def publish(self, tmp: Path, name: str, key: str, manifest: dict[str, Any]) -> StageOutput:
         """Write the manifest last, then rename the folder into place."""
+        # Half-written parts of tasks whose worker died (their shard was rerun elsewhere).
+        for leftover in (p for d in (KEPT_DIR, REJECTED_DIR, STATS_DIR) for p in (tmp / d).glob(".*")):
+            leftover.unlink(missing_ok=True)
         write_json_durably(tmp / MANIFEST, manifest)
         fsync_dir(tmp)
         final = self.stages_dir / f"{name}-{key}"
@@ -191,7 +194,7 @@ def build_manifest(tmp: Path, name: str, version: str, key: str, input_fingerpri
         "rejected_fingerprint": hash_files([tmp / REJECTED_DIR / f"{n}.parquet" for n in names]),
         "counts": counts,
         "counters": dict(sorted(counters.items())),
-        "parts": [{k: p[k] for k in ("name", "in", "generated", "kept", "rejected")} for p in parts],
+        "parts": [{k: p[k] for k in ("name", "in", "generated", "kept", "rejected", "wall_s")} for p in parts],
         "timings": {"started_at": started, "finished_at": now(), "wall_s": round(wall_s, 3)},
         "executor": executor or {"name": "local", "workers": 1},
         "config": config_json,

@@ -160,38 +160,3 @@ def new_accepted_since_retrain(out_dir: str | Path, config: AnnotateConfig) -> i
 def mark_retrained(out_dir: str | Path, config: AnnotateConfig, run_id: str) -> None:
     write_json_atomic(Path(out_dir) / "annotations" / RETRAIN_STATE,
                       {"run_id": run_id, "at": now_iso(), "decisions": accepted_decisions(out_dir, config)})
-
-
-def push_for_review(cfg: Any, client: AnnotationClient) -> dict[str, Any]:
-    """The current data (pipeline steps up to `annotate`, reused from the store) pushed per kind,
-    with the latest model of each kind in the run's catalog driving selection and pre-annotations."""
-    from pipeline.catalog import Catalog
-    from pipeline.runner import run_pipeline
-
-    ctx = run_pipeline(cfg, until="annotate")
-    table = ctx.output("annotate").read_kept()
-    stage_dirs = [o.path for o in ctx.outputs.values()]
-    pairs = read_side_tables([d for d in stage_dirs if d.name.startswith("dedup_")], "pairs.parquet")
-    candidates = read_side_tables([d for d in stage_dirs if d.name.startswith("augment_")], "candidates.parquet")
-    models = {m["kind"]: m["model_dir"] for m in Catalog(cfg.run.out_dir).models()}  # the latest per kind
-    out = {}
-    for kind, project in ensure_projects(client, cfg.annotate, table).items():
-        model = models.get(kind)
-        out[kind] = push_kind(client, cfg.annotate, cfg.run.out_dir, project.id, kind, table,
-                              model if model and Path(model).is_dir() else None, pairs, candidates)
-        out[kind]["project"] = {"id": project.id, "title": project.title, "created": project.created,
-                                "updated": project.updated}
-    return out
-
-
-def retrain(cfg: Any) -> dict[str, Any]:
-    """split -> train -> evaluate on the data with the annotations applied; the metric change
-    against each task's previous model, and the decisions now counted as trained on."""
-    from pipeline.annotate.report import metric_changes, previous_models
-    from pipeline.runner import run_pipeline
-
-    before = previous_models(cfg.run.out_dir)
-    ctx = run_pipeline(cfg, until="train")
-    changes = metric_changes(before, ctx.catalog.models(ctx.run_id), ctx)
-    mark_retrained(cfg.run.out_dir, cfg.annotate, ctx.run_id)
-    return changes

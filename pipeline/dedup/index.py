@@ -40,10 +40,19 @@ class LevelIndex:
 
 
 def write_index(stage_dir: Path, level: str, params: dict[str, Any], ids: list[str], kinds: list[str],
-                groups: list[str], features: np.ndarray) -> None:
+                groups: list[str], features: np.ndarray, rows: np.ndarray | None = None,
+                chunk_rows: int = 1 << 16) -> None:
+    """The index of the records `ids`: their features are `features[rows]` (all rows when None),
+    copied a chunk at a time, so a memory-mapped `features` is never loaded whole."""
     out = stage_dir / INDEX_DIR
     out.mkdir()
-    np.save(out / "features.npy", features)
+    rows = np.arange(len(features)) if rows is None else rows
+    stored = np.lib.format.open_memmap(out / "features.npy", mode="w+", dtype=features.dtype,
+                                       shape=(len(rows), *features.shape[1:]))
+    for lo in range(0, len(rows), chunk_rows):
+        stored[lo: lo + chunk_rows] = features[rows[lo: lo + chunk_rows]]
+    stored.flush()
+    del stored
     pq.write_table(pa.table({"id": ids, "kind": kinds, "group_id": groups}), out / "records.parquet")
     (out / "meta.json").write_text(json.dumps({"level": level, "params": params, "records": len(ids)}, indent=2))
 

@@ -2,11 +2,12 @@
 
 Three passes, because whether a record is kept depends on records after it:
   pass 1 (plan): every shard's features on the workers (hashes, MinHash signatures, embeddings,
-      the latter on whatever device a worker has); then, on the driver, which needs the whole
-      picture: copies of reference-set records (decontamination) and of earlier datasets
+      the latter on whatever device a worker has), written to the stage's scratch folder and
+      memory-mapped by the driver; then, on the driver, which needs the whole picture: copies of reference-set records (decontamination) and of earlier datasets
       (`against`) dropped, the rest paired within each record kind, the pairs clustered and
       each cluster's keeper chosen (clusters.py);
-  pass 2 (shards): each shard re-read on a worker and written as a part: kept records, with
+  pass 2 (shards): each shard re-read on a worker (with its own rows' decisions only) and
+      written as a part: kept records, with
       the groups of every cluster joined so the split keeps a cluster together, and rejected
       ones naming what they duplicate;
   pass 3 (finish): clusters.parquet (every clustered record and its role), pairs.parquet
@@ -16,7 +17,8 @@ Three passes, because whether a record is kept depends on records after it:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import uuid
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -70,9 +72,8 @@ class Plan:
 
 @dataclass
 class Decisions:
-    """What the shard pass needs of the plan (the features stay on the driver)."""
+    """What every shard task needs of the plan (each shard's rejects travel with the shard)."""
 
-    rejects: dict[int, Reject]
     merger: GroupMerger
 
 
@@ -81,7 +82,7 @@ class ShardFeatures:
     ranks: RankInputs
     kinds: list[str]
     groups: list[str]
-    features: np.ndarray
+    features: str | None  # the .npy file of the shard's features (None: no records)
     counters: dict[str, int]
 
 
@@ -92,6 +93,7 @@ class FeatureJob:
     cache_dir: str | None
     columns: tuple[str, ...]
     batch_size: int
+    work_dir: str
 
 
 # One level object per worker process and settings: a semantic level holds its model.
@@ -119,7 +121,15 @@ def shard_features(job: FeatureJob, shard: Shard) -> ShardFeatures:
         groups += [r["group_id"] for r in rows]
     after = level.counters()
     counters = {k: v - before.get(k, 0) for k, v in after.items()}
-    return ShardFeatures(ranks, kinds, groups, np.concatenate(feats) if feats else None, counters)
+    path = None
+    if feats:
+        # Written beside the stage, not returned: the driver memory-maps every shard's rows.
+        path = Path(job.work_dir) / f"features-{shard.part}.npy"
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+        with open(tmp, "wb") as f:
+            np.save(f, np.concatenate(feats))
+        tmp.replace(path)
+    return ShardFeatures(ranks, kinds, groups, None if path is None else str(path), counters)
 
 
 class DedupStage(Stage):
@@ -146,10 +156,11 @@ class DedupStage(Stage):
         names = set(source.kept_schema().names)
         columns = tuple(c for c in dict.fromkeys(("id", "kind", "group_id", *_CONTENT,
                                                   *rank_columns(config.quality_column))) if c in names)
-        job = FeatureJob(self.level, config, self.cache_dir, columns, passes.batch_size)
+        passes.work_dir.mkdir(parents=True, exist_ok=True)
+        job = FeatureJob(self.level, config, self.cache_dir, columns, passes.batch_size, str(passes.work_dir))
         shards = passes.map(shard_features, source.shards(), job)
         level = make_level(self.level, config, Path(self.cache_dir) if self.cache_dir else None)
-        self._plan = plan = _merge_features(shards, config)
+        self._plan = plan = _merge_features(shards, passes.work_dir / "features.npy")
         external: External = match_external(level, plan.features, plan.kinds, config)
         plan.rejects.update(external.rejects)
         plan.counters.update(external.counters)
@@ -159,18 +170,29 @@ class DedupStage(Stage):
         plan.clusters = cluster_internal(level, plan, members, ranks, config, set(plan.rejects))
         for k, v in level.counters().items():
             plan.counters[k] = plan.counters.get(k, 0) + v
-        return Decisions(plan.rejects, plan.merger)
+        return Decisions(plan.merger)
+
+    def shards(self, source: Any, plan: Decisions) -> list[Shard]:
+        """The input's parts, each carrying the rejects of its own rows (numbered within the shard)."""
+        rejects = self._plan.rejects if self._plan is not None else {}
+        rows = np.sort(np.fromiter(rejects, dtype=np.int64, count=len(rejects)))
+        out = []
+        for s in source.shards():
+            lo, hi = np.searchsorted(rows, [s.row_offset, s.row_offset + s.rows])
+            out.append(replace(s, unit={int(r) - s.row_offset: rejects[int(r)] for r in rows[lo:hi]}))
+        return out
 
     def process_shard(self, plan: Decisions, shard: ShardInput) -> ShardResults:
         """Pass 2: kept records (groups joined) and rejected ones."""
-        row = shard.shard.row_offset
+        rejects: dict[int, Reject] = shard.shard.unit
+        row = 0
         for batch in shard.batches():
             table = pa.Table.from_batches([batch])
             groups = table.column("group_id").to_pylist()
             operations = table.column("operations").to_pylist()
             keep_idx, rejected = [], []
             for i in range(batch.num_rows):
-                reject = plan.rejects.get(row + i)
+                reject = rejects.get(row + i)
                 if reject is not None:
                     rec = table.slice(i, 1).to_pylist()[0]
                     reason, detail, duplicate_of, similarity = reject
@@ -198,7 +220,8 @@ class DedupStage(Stage):
                                  np.fromiter(full.rejects, dtype=np.int64, count=len(full.rejects)))
         write_index(out_dir, level.name, level.params(), [full.ids[i] for i in kept_rows],
                     full.kinds[kept_rows].tolist(), [full.group_names[full.groups[i]] for i in kept_rows],
-                    full.features[kept_rows])
+                    full.features, kept_rows)
+        self._plan = None  # the memory map's file goes with the stage's scratch folder
         return dict(full.counters)
 
 
@@ -219,18 +242,38 @@ def _merge_ranks(parts: list[RankInputs], quality_column: str | None) -> RankInp
     return out
 
 
-def _merge_features(shards: list[ShardFeatures], config: DedupConfig) -> Plan:
-    """The shards' features in input order: row i of the plan is record i of the input."""
+def _merge_features(shards: list[ShardFeatures], path: Path) -> Plan:
+    """The shards' features in input order (row i of the plan is record i of the input), in one
+    memory-mapped file: the driver pages in what it compares, it does not hold every row."""
     ids = [i for s in shards for i in s.ranks.ids]
     kinds = [k for s in shards for k in s.kinds]
     codes, group_names = _factorize([g for s in shards for g in s.groups])
-    feats = [s.features for s in shards if s.features is not None]
     counters: dict[str, int] = {}
     for s in shards:
         for k, v in s.counters.items():
             counters[k] = counters.get(k, 0) + v
     return Plan(ids, np.asarray(kinds, dtype=object), codes, group_names,
-                np.concatenate(feats) if feats else np.zeros((0, 1)), counters=counters)
+                _concatenate_on_disk([s.features for s in shards if s.features], path), counters=counters)
+
+
+def _concatenate_on_disk(files: list[str], path: Path, chunk_rows: int = 1 << 16) -> np.ndarray:
+    """The arrays of `files` stacked into one .npy at `path`, copied a chunk at a time; the
+    shard files are removed. Returned as a read-only memory map."""
+    if not files:
+        return np.zeros((0, 1))
+    parts = [np.load(f, mmap_mode="r") for f in files]
+    total = sum(len(p) for p in parts)
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=parts[0].dtype, shape=(total, *parts[0].shape[1:]))
+    row = 0
+    for p, f in zip(parts, files):
+        for lo in range(0, len(p), chunk_rows):
+            block = p[lo: lo + chunk_rows]
+            out[row: row + len(block)] = block
+            row += len(block)
+        Path(f).unlink()
+    out.flush()
+    del out
+    return np.load(path, mmap_mode="r")
 
 
 def cluster_internal(level: Level, plan: Plan, members: Membership, ranks: np.ndarray, config: DedupConfig,

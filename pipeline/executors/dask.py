@@ -18,14 +18,17 @@ from pipeline.executors.config import DaskConfig
 class DaskExecutor(Executor):
     name = "dask"
 
-    def __init__(self, config: DaskConfig):
+    def __init__(self, config: DaskConfig, client: Any = None):
         try:
             from distributed import Client, LocalCluster
         except ImportError as exc:  # a dependency of curate; a broken install says how to mend it
             raise ExecutorError("the dask executor needs `distributed`: pip install 'distributed>=2025'") from exc
         self.config = config
         self.cluster = None
-        if config.address:
+        self._owns_client = client is None
+        if client is not None:
+            self.client = client
+        elif config.address:
             try:
                 self.client = Client(config.address, timeout=f"{config.connect_timeout_s}s")
             except (OSError, TimeoutError) as exc:
@@ -39,6 +42,12 @@ class DaskExecutor(Executor):
                                         processes=True, host="127.0.0.1", dashboard_address=None,
                                         memory_limit=config.memory_limit)
             self.client = Client(self.cluster)
+
+    @classmethod
+    def from_client(cls, client: Any) -> "DaskExecutor":
+        """Shard tasks on the cluster of an existing client (a Prefect task on a Dask worker: the
+        client of `prefect_dask.get_dask_client`); the client stays its owner's to close."""
+        return cls(DaskConfig(address=client.scheduler.address), client=client)
 
     @property
     def address(self) -> str:
@@ -69,6 +78,8 @@ class DaskExecutor(Executor):
             self.client.cancel([payload])
 
     def close(self) -> None:
+        if not self._owns_client:
+            return
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()

@@ -64,7 +64,7 @@ def server(label_studio_server):
 @pytest.fixture(scope="module")
 def loop(server, tmp_path_factory):
     """The data, a first model, the project and a first push."""
-    from pipeline.annotate.sync import push_for_review
+    from pipeline.workflows.review import push_for_review
     from pipeline.config import parse_config
     from pipeline.runner import run_pipeline
 

@@ -42,7 +42,8 @@ def config_dict(d: Path) -> dict:
 
 
 def test_rewrites_flags_and_verdicts_become_the_next_data_version(server, tmp_path):
-    from pipeline.annotate.sync import pull_all, push_for_review
+    from pipeline.annotate.sync import pull_all
+    from pipeline.workflows.review import push_for_review
     from pipeline.config import parse_config
     from pipeline.runner import run_pipeline
 

@@ -83,3 +83,19 @@ def test_no_import_cycles_in_pipeline_and_flows():
     graph = import_graph()
     assert "pipeline.engine" in graph and "flows.curation" in graph
     assert cycles(graph) == []
+
+
+def test_only_entry_points_and_workflows_call_the_runner():
+    """The library below the runner (stages, primitives, clients) never runs the pipeline."""
+    callers = {m for m, deps in import_graph().items() if "pipeline.runner" in deps}
+    allowed = {"pipeline.cli", "pipeline.cli_common", "flows.curation", "flows.annotation"}
+    assert {m for m in callers if not m.startswith("pipeline.workflows.")} <= allowed, callers
+
+
+def test_only_entry_points_import_the_aggregate_config():
+    """Leaf configs live beside their stage and are imported downward; `pipeline.config` (the
+    whole run's config) is read by entry points and the modules that drive whole runs."""
+    importers = {m for m, deps in import_graph().items() if "pipeline.config" in deps}
+    allowed = {"pipeline.cli", "pipeline.cli_common", "pipeline.runner", "pipeline.steps", "pipeline.schema_files",
+               "pipeline.demo.config", "flows.curation", "flows.annotation"}
+    assert importers <= allowed, importers - allowed

@@ -141,3 +141,48 @@ def test_collect_retries_only_transient_io_errors():
     assert retry_on_transient_io(None, None, failed(ConnectionError("reset")))
     assert not retry_on_transient_io(None, None, failed(ValueError("bad record")))
     assert not retry_on_transient_io(None, None, failed(ConfigError("bad config")))
+
+
+def _task_runs(flow_run_id) -> list:
+    with get_client(sync_client=True) as client:
+        return client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+
+
+def test_one_task_per_stage_and_reused_stages_show_as_cached(first_run):
+    d, first = first_run
+    stages = list(first.result()["stages"])
+    runs = _task_runs(first.state_details.flow_run_id)
+    assert sorted(r.name.rsplit("-", 1)[0] for r in runs if r.name.rsplit("-", 1)[0] in stages) == sorted(stages)
+    again = curation_flow(config=config_dict(d), return_state=True)
+    cached = {r.name.rsplit("-", 1)[0]: r.state.name for r in _task_runs(again.state_details.flow_run_id)}
+    assert all(cached[s] == "Cached" for s in stages), cached
+
+
+def test_library_log_lines_reach_the_run_logs(first_run):
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    _, state = first_run
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[state.state_details.flow_run_id])))
+    lines = [(lg.name, lg.message) for lg in logs]
+    assert any(name == "pipeline.engine" and "dedup_near: " in msg and "shard" in msg for name, msg in lines), lines
+
+
+def test_the_dask_executor_runs_stage_tasks_on_the_cluster_with_identical_outputs(first_run, tmp_path):
+    from flows.curation import run_curation, task_runner_for
+    from pipeline.config import parse_config
+
+    d, first = first_run
+    cfg = parse_config(config_dict(d))
+    cfg.run.out_dir = str(tmp_path / "dask-out")
+    cfg.run.executor = "dask"
+    assert type(task_runner_for(cfg)).__name__ == "DaskTaskRunner"
+    state = run_curation(cfg, return_state=True)
+    assert state.is_completed(), state.message
+    local, dask = first.result()["stages"], state.result()["stages"]
+    assert list(dask) == list(local)
+    for name in local:
+        assert (dask[name]["fingerprint"], dask[name]["kept"]) == (local[name]["fingerprint"], local[name]["kept"])
+    runs = _task_runs(state.state_details.flow_run_id)
+    assert {r.name.rsplit("-", 1)[0] for r in runs} >= set(local)
+    assert all(r.state.is_completed() for r in runs)
