@@ -21,7 +21,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.curation import resolve_config
+from pipeline.run_config import resolve_run_config
 from pipeline.config import PipelineConfig
 
 
@@ -39,7 +39,7 @@ def make_client(url: str | None = None, token: str | None = None) -> Any:
 
 
 def _config(config_path: str | None, config: dict[str, Any] | None, out_dir: str | None) -> PipelineConfig:
-    cfg = resolve_config(config_path, config, out_dir)
+    cfg = resolve_run_config(config_path, config, out_dir)
     cfg.annotate.enabled = True  # these flows exist to use the annotations
     return cfg
 

@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import logging
 from contextlib import ExitStack, contextmanager, nullcontext
-from pathlib import Path
 from typing import Any, Iterator
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
-from prefect.states import Completed
+from prefect.states import Completed, State
 
-from pipeline.config import ConfigError, PipelineConfig, load_config, parse_config, resolve_paths
+from pipeline.config import PipelineConfig
 from pipeline.progress import rich_progress
 from pipeline.engine import run_stage
 from pipeline.executors import Executor
+from pipeline.run_config import resolve_run_config
 from pipeline.runner import RunContext, pipeline_run, step_ablation, step_train
 from pipeline.stage import Stage
 from pipeline.steps import STEPS
@@ -70,6 +70,8 @@ def run_stage_task(ctx: RunContext, stage: Stage, source: StageOutput | None, on
     task_fn = _stage_task_for(stage)
     args = (stage, source, ctx.store, ctx.config.run.batch_size)
     out = task_fn.submit(*args).result() if on_dask else task_fn(*args, ctx.executor)
+    if isinstance(out, State):  # a reused stage's Cached state, returned as it is by a direct call
+        out = out.result()
     return _logged(ctx.record(stage.name, out))
 
 
@@ -107,38 +109,19 @@ def _logged(out: StageOutput) -> StageOutput:
     return out
 
 
-def resolve_config(config_path: str | None, config: dict[str, Any] | None, out_dir: str | None) -> PipelineConfig:
-    """One of a YAML path or a config mapping; with neither, the demo pipeline."""
-    if config_path and config:
-        raise ConfigError("give config_path or config, not both")
-    if config_path:
-        cfg = load_config(config_path)
-    elif config is not None:
-        cfg = resolve_paths(parse_config(config), Path.cwd())
-    else:
-        from pipeline.demo.config import demo_config
-
-        cfg = demo_config(out_dir or "runs/demo")
-    if out_dir:
-        cfg.run.out_dir = str(Path(out_dir).expanduser().resolve())
-    return cfg
-
-
 @flow(name="curation")
 def curation_flow(config_path: str | None = None, config: dict[str, Any] | None = None,
                   out_dir: str | None = None, show_progress: bool = False) -> dict[str, Any]:
-    cfg = resolve_config(config_path, config, out_dir)  # a bad config fails here, before any task
+    cfg = resolve_run_config(config_path, config, out_dir)  # a bad config fails here, before any task
     on_dask = type(FlowRunContext.get().task_runner).__name__ == "DaskTaskRunner"
     bars = rich_progress() if show_progress and not on_dask else nullcontext(None)
     with ExitStack() as stack:
         stack.enter_context(library_logs_in_run())
         executor = None
         if on_dask:  # the flow's own work (the ablation's splits) on the task runner's cluster too
-            from prefect_dask import get_dask_client
-
             from pipeline.executors.dask import DaskExecutor
 
-            executor = DaskExecutor.from_client(stack.enter_context(get_dask_client()))
+            executor = DaskExecutor.from_client(FlowRunContext.get().task_runner.client)
         progress = stack.enter_context(bars)
         ctx = stack.enter_context(pipeline_run(cfg, progress, executor))
         source: StageOutput | None = None

@@ -11,7 +11,8 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from pipeline.config import ConfigError, PipelineConfig, load_config
+from pipeline.config import ConfigError, PipelineConfig
+from pipeline.run_config import resolve_run_config
 
 console = Console(stderr=True)
 # Piped output (CI logs, files) gets a wide page instead of rich's 80-column default.
@@ -27,21 +28,13 @@ class ExecutorOpt(str, Enum):
 
 def load_run_config(config: Optional[Path], out_dir: Optional[Path], executor: Optional[ExecutorOpt] = None,
             scheduler: Optional[str] = None) -> PipelineConfig:
+    if config is None:
+        console.print("[bold]No --config: running the demo[/] (chatterbot dialogues, stdlib code, SpamAssassin)")
     try:
-        if config is None:
-            from pipeline.demo.config import demo_config
-            from pipeline.demo.data import prepare_all
-
-            console.print("[bold]No --config: running the demo[/] (chatterbot dialogues, stdlib code, SpamAssassin)")
-            prepare_all()
-            cfg = demo_config(out_dir or Path("runs/demo"))
-        else:
-            cfg = load_config(config)
+        cfg = resolve_run_config(config, None, out_dir, prepare_demo=True)
     except ConfigError as exc:
         console.print(Text(str(exc), style="red"))
         raise typer.Exit(2) from None
-    if out_dir is not None:
-        cfg.run.out_dir = str(out_dir.resolve())
     if scheduler is not None:
         cfg.run.executor, cfg.run.dask.address = "dask", scheduler
     if executor is not None:

@@ -81,8 +81,8 @@ def run_stage(stage: Stage, source: StageOutput | None, store: StageStore, execu
         return found
     tmp, started, t0 = store.begin(stage.name, key), now(), time.perf_counter()
     try:
-        passes = Passes(lambda fn, items, shared: _ordered(executor, fn, items, shared, stage), batch_size,
-                        tmp / WORK_DIR)
+        passes = Passes(lambda fn, items, shared, resources: _ordered(executor, fn, items, shared, stage, resources),
+                        batch_size, tmp / WORK_DIR)
         plan = stage.plan(source, passes)
         shards = stage.shards(source, plan) or [Shard(0, part_name(0))]  # an empty input: one empty part
         where = executor.describe()
@@ -119,8 +119,9 @@ def _write_parts(executor: Executor, job: ShardJob, shards: list[Shard],
     return sorted(parts, key=lambda p: p["name"])
 
 
-def _ordered(executor: Executor, fn: Callable, items: list, shared: Any, stage: Stage) -> list:
+def _ordered(executor: Executor, fn: Callable, items: list, shared: Any, stage: Stage,
+             resources: dict[str, float] | None) -> list:
     out: list[Any] = [None] * len(items)
-    for i, result in executor.map(fn, items, shared, stage.resources, f"{stage.name}-plan"):
+    for i, result in executor.map(fn, items, shared, resources or stage.resources, f"{stage.name}-plan"):
         out[i] = result
     return out

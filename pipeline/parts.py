@@ -10,7 +10,6 @@ one whole. The counts of all parts are merged into the stage's manifest, as data
 
 from __future__ import annotations
 
-import json
 import os
 import time
 import uuid
@@ -22,6 +21,7 @@ from typing import Any, Iterable
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.atomic import write_json_atomic
 from pipeline.rows import REJECT_SCHEMA
 
 KEPT_DIR, REJECTED_DIR, STATS_DIR = "kept", "rejected", "stats"
@@ -115,10 +115,7 @@ class PartWriter:
         counts = {"name": self.part, "in": self.n_in, "generated": self.n_generated, "kept": self.n_kept,
                   "rejected": self.n_rejected, "rejected_by_reason": dict(sorted(self.reasons.items())),
                   "counters": dict(sorted(self.counters.items())), "wall_s": round(time.perf_counter() - self._t0, 3)}
-        stats = self.stage_dir / STATS_DIR / f"{self.part}.json"
-        tmp = stats.with_name(f".{self.part}.tmp-{uuid.uuid4().hex[:8]}")
-        write_json_durably(tmp, counts)
-        os.replace(tmp, stats)
+        write_json_atomic(self.stage_dir / STATS_DIR / f"{self.part}.json", counts)
         return counts
 
     def abort(self) -> None:
@@ -148,13 +145,6 @@ def merge_parts(parts: Iterable[dict[str, Any]]) -> tuple[dict[str, Any], dict[s
               "kept": total["kept"], "rejected": total["rejected"],
               "rejected_by_reason": dict(sorted(reasons.items()))}
     return counts, dict(counters)
-
-
-def write_json_durably(path: Path, value: Any) -> None:
-    with open(path, "w") as f:
-        json.dump(value, f, indent=2, sort_keys=True)
-        f.flush()
-        os.fsync(f.fileno())
 
 
 def _fsync_file(path: Path) -> None:

@@ -8,6 +8,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from pipeline.atomic import write_text_atomic
 from pipeline.catalog import Catalog
 from pipeline.summary import RunSummary, StageSummary, run_summary
 
@@ -169,7 +170,4 @@ def render(summary: RunSummary) -> str:
 def write_report(out_dir: str | Path, run_id: str | None = None) -> Path:
     summary = run_summary(out_dir, run_id, examples=1)
     path = Path(out_dir) / REPORT_FILE
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(render(summary), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_text_atomic(path, render(summary))

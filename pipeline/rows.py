@@ -35,7 +35,7 @@ def reject_row(stage: str, reason: str, detail: str, rec: Mapping[str, Any], *,
     """The reject row of record `rec`; `record` is what to store as JSON when not `rec` itself."""
     return {"stage": stage, "reason": reason, "detail": detail, "source": rec.get("source"),
             "origin": rec.get("origin"), "id": rec.get("id"), "duplicate_of": duplicate_of,
-            "similarity": None if similarity is None else round(float(similarity), 4),
+            "similarity": None if similarity is None else float(similarity),
             "record": json.dumps(dict(rec if record is None else record), ensure_ascii=False, default=str)}
 
 

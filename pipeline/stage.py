@@ -64,14 +64,16 @@ class Passes:
     """What the planning pass may use: the executor's map over shards, the batch size, and a
     scratch folder every worker sees (`work_dir`, removed before the stage is published)."""
 
-    def __init__(self, map_fn: Callable[[Callable, list, Any], list], batch_size: int, work_dir: Path):
+    def __init__(self, map_fn: Callable[..., list], batch_size: int, work_dir: Path):
         self._map = map_fn
         self.batch_size = batch_size
         self.work_dir = work_dir
 
-    def map(self, fn: Callable[[Any, Any], Any], items: Iterable[Any], shared: Any = None) -> list[Any]:
-        """`fn(shared, item)` for every item, wherever the executor runs it; results in item order."""
-        return self._map(fn, list(items), shared)
+    def map(self, fn: Callable[[Any, Any], Any], items: Iterable[Any], shared: Any = None,
+            resources: dict[str, float] | None = None) -> list[Any]:
+        """`fn(shared, item)` for every item, wherever the executor runs it (on workers offering
+        `resources`, when the executor knows them); results in item order."""
+        return self._map(fn, list(items), shared, resources)
 
 
 class Stage(ABC):

@@ -29,10 +29,10 @@ from typing import Any, Callable, Iterator, Sequence
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.atomic import write_json_atomic
 from pipeline.fingerprint import hash_files, hash_json, library_versions
 from pipeline.parts import (
     KEPT_DIR, REJECTED_DIR, STATS_DIR, AccountingError, BatchResult, PartWriter, Shard, fsync_dir, merge_parts, part_name,
-    write_json_durably,
 )
 from pipeline.rows import REJECT_SCHEMA, reject_rows
 
@@ -137,7 +137,7 @@ class StageStore:
         # Half-written parts of tasks whose worker died (their shard was rerun elsewhere).
         for leftover in (p for d in (KEPT_DIR, REJECTED_DIR, STATS_DIR) for p in (tmp / d).glob(".*")):
             leftover.unlink(missing_ok=True)
-        write_json_durably(tmp / MANIFEST, manifest)
+        write_json_atomic(tmp / MANIFEST, manifest)
         fsync_dir(tmp)
         final = self.stages_dir / f"{name}-{key}"
         tmp.rename(final)

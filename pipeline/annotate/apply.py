@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 from pipeline.fingerprint import hash_json
 from pipeline.records import RECORD_SCHEMA, operation, record_id
 from pipeline.parts import BatchResult
-from pipeline.rows import reject_rows
+from pipeline.rows import reject_row, reject_rows
 from pipeline.stage import Passes, ShardInput, ShardResults, Stage
 
 STAGE, VERSION = "annotate", "2"  # 2: sharded output
@@ -149,9 +149,8 @@ def _flagged(kind: str, verdict: str | None) -> bool:
 
 
 def _reject(rec: dict[str, Any], reason: str, decision: Any, replaced_by: str | None) -> dict[str, Any]:
-    return {"stage": STAGE, "reason": reason, "source": rec.get("source"), "origin": rec.get("origin"),
-            "id": rec["id"], "duplicate_of": replaced_by, "record": json.dumps(rec, default=str),
-            "detail": f"{decision.verdict} by {decision.n_votes} annotator(s), agreement {decision.agreement}"}
+    return reject_row(STAGE, reason, f"{decision.verdict} by {decision.n_votes} annotator(s), agreement "
+                      f"{decision.agreement}", rec, duplicate_of=replaced_by)
 
 
 class AnnotateStage(Stage):

@@ -22,7 +22,8 @@ import pyarrow.parquet as pq
 from pydantic import Field
 
 from pipeline.annotate.client import AnnotationClient, AnnotationServerError
-from pipeline.annotate.store import AnnotationStore, now_iso, write_json_atomic
+from pipeline.annotate.store import AnnotationStore, now_iso
+from pipeline.atomic import write_json_atomic
 from pipeline.config_base import Strict
 from pipeline.fingerprint import hash_json
 from pipeline.store import reject_rows

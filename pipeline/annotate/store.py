@@ -18,8 +18,6 @@ annotations, so any new, changed or deleted annotation makes a new data version.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.atomic import write_json_atomic, write_table_atomic
 from pipeline.fingerprint import hash_json
 
 VERSION_SCHEMA = pa.schema([
@@ -44,26 +43,6 @@ LEDGER_SCHEMA = pa.schema([
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
-def _write_atomic(path: Path, write: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def write_table_atomic(path: Path, table: pa.Table) -> None:
-    _write_atomic(path, lambda tmp: pq.write_table(table, tmp))
-
-
-def write_json_atomic(path: Path, obj: Any) -> None:
-    _write_atomic(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=2, sort_keys=True)))
 
 
 class AnnotationStore:

@@ -17,8 +17,9 @@ import pyarrow.parquet as pq
 from pipeline.annotate.client import AnnotationClient
 from pipeline.annotate.config import AnnotateConfig
 from pipeline.annotate.store import (
-    AnnotationStore, existing_stores, now_iso, store_for, write_json_atomic, write_table_atomic,
+    AnnotationStore, existing_stores, now_iso, store_for,
 )
+from pipeline.atomic import write_json_atomic, write_table_atomic
 
 RETRAIN_STATE = "retrain.json"
 PENDING = "pending_push.parquet"  # the selection of a push not yet finished (and its counts, .json)

@@ -36,7 +36,7 @@ from pipeline.augment.report import CANDIDATES
 from pipeline.fingerprint import hash_files, hash_json
 from pipeline.records import RECORD_COLUMNS
 from pipeline.parts import BatchResult
-from pipeline.rows import reject_rows
+from pipeline.rows import reject_row, reject_rows
 from pipeline.stage import Passes, ShardInput, ShardResults, Stage
 
 VERSION = "2"  # 2: sharded output
@@ -234,10 +234,9 @@ def _reject_row(c: Candidate) -> dict[str, Any]:
     scores = {k: v for k, v in c.scores.items() if k != "augment_params"}
     if scores:
         detail += " " + json.dumps(scores, sort_keys=True, default=str)
-    return {"stage": STAGE, "reason": c.decision, "detail": detail, "source": c.parent.get("source"),
-            "origin": c.parent.get("origin"), "id": rec.get("id"), "duplicate_of": c.scores.get("duplicate_of"),
-            "similarity": c.scores.get("duplicate_similarity"),
-            "record": json.dumps({k: rec.get(k) for k in RECORD_COLUMNS}, ensure_ascii=False, default=str)}
+    return reject_row(STAGE, c.decision, detail, {**c.parent, "id": rec.get("id")},
+                      duplicate_of=c.scores.get("duplicate_of"), similarity=c.scores.get("duplicate_similarity"),
+                      record={k: rec.get(k) for k in RECORD_COLUMNS})
 
 
 def _scores_table(cands: list[Candidate]) -> pa.Table:

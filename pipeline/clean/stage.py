@@ -7,7 +7,6 @@ as `reason` and every failing check in `detail`.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from typing import Any
 
@@ -18,7 +17,7 @@ from pipeline.clean.record import Outcome, RecordCleaner
 from pipeline.clean.config import CleanConfig
 from pipeline.records import operation
 from pipeline.parts import BatchResult
-from pipeline.rows import reject_rows
+from pipeline.rows import reject_row, reject_rows
 from pipeline.stage import BatchStage
 
 STAGE = "clean"
@@ -119,18 +118,6 @@ def _reject_table(full: pa.Table, rejected_idx: list[int], failures: dict[int, l
     if not rejected_idx:
         return reject_rows([])
     rows = full.take(pa.array(rejected_idx, type=pa.int64())).to_pylist()
-    out = []
-    for i, row in zip(rejected_idx, rows):
-        fs = failures[i]
-        out.append(
-            {
-                "stage": STAGE,
-                "reason": fs[0].reason,
-                "detail": "; ".join(f"{f.reason}: {f.detail}" for f in fs),
-                "source": row.get("source"),
-                "origin": row.get("origin"),
-                "id": row.get("id"),
-                "record": json.dumps(row, ensure_ascii=False, default=str),
-            }
-        )
-    return reject_rows(out)
+    return reject_rows([reject_row(STAGE, failures[i][0].reason,
+                                   "; ".join(f"{f.reason}: {f.detail}" for f in failures[i]), row)
+                        for i, row in zip(rejected_idx, rows)])

@@ -69,7 +69,7 @@ class SourceConfig(Strict):
 
 class CollectConfig(Strict):
     part_rows: int = Field(
-        default=50_000, gt=0,
+        default=10_000, gt=0,
         description="records per output part: the unit later stages process in parallel (a shard per part)")
     shard_mb: float = Field(
         default=64, gt=0,

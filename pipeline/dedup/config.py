@@ -86,6 +86,10 @@ class SemanticConfig(LevelConfig):
     )
     cluster_size: int = Field(default=5_000, ge=100, description="mean records per k-means cluster")
     cache: bool = Field(default=True, description="keep embeddings by content hash and model for later runs")
+    worker_resources: dict[str, float] = Field(
+        default_factory=dict,
+        description="Dask executor: the resources a worker must offer to embed a shard, e.g. {GPU: 1} for"
+                    " workers started with `dask worker --resources GPU=1`; empty: any worker")
 
 
 class DedupConfig(Strict):

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 import uuid
 from pathlib import Path
 
 import numpy as np
+
+from pipeline.atomic import save_npy_atomic
 
 log = logging.getLogger(__name__)
 KEY_BYTES = 16  # blake2b(digest_size=16) of the compared content, computed by the caller
@@ -22,16 +23,6 @@ def _as_keys(keys: list[bytes]) -> np.ndarray:
     if any(len(k) != KEY_BYTES for k in keys):
         raise ValueError(f"cache keys must be {KEY_BYTES}-byte digests (blake2b digest_size=16)")
     return np.frombuffer(b"".join(keys), dtype=f"S{KEY_BYTES}")
-
-
-def _save_atomic(path: Path, array: np.ndarray) -> None:
-    """Write tmp, fsync, rename: a reader sees the whole file or none of it."""
-    tmp = path.with_name(f"{path.name}.tmp-{uuid.uuid4().hex}")
-    with open(tmp, "wb") as fh:
-        np.save(fh, array)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 class EmbeddingCache:
@@ -112,6 +103,6 @@ class EmbeddingCache:
         self.dir.mkdir(parents=True, exist_ok=True)
         shard_id = uuid.uuid4().hex  # unique across processes writing the same cache
         vecs_file = self.dir / f"vecs-{shard_id}.npy"
-        _save_atomic(vecs_file, vectors)
-        _save_atomic(self.dir / f"keys-{shard_id}.npy", q.view(np.uint8).reshape(-1, KEY_BYTES))
+        save_npy_atomic(vecs_file, vectors)
+        save_npy_atomic(self.dir / f"keys-{shard_id}.npy", q.view(np.uint8).reshape(-1, KEY_BYTES))
         self._index(q.copy(), np.load(vecs_file, mmap_mode="r"))

@@ -17,7 +17,6 @@ Three passes, because whether a record is kept depends on records after it:
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.atomic import save_npy_atomic
 from pipeline.dedup.clusters import Clusters, Membership, cluster, group_unions
 from pipeline.dedup.config import DedupConfig
 from pipeline.dedup.external import External, external_fingerprints, match_external
@@ -52,7 +52,9 @@ def level_config(config: DedupConfig, level: str) -> dict[str, Any]:
     c = config.model_dump(mode="json")
     shared = {k: c[k] for k in ("fields", "keep", "quality_column", "compare_within_group", "drop",
                                 "borderline_margin", "reference_sets", "against")}
-    return {"level": level, **shared, level: c[level]}
+    # Where embeddings are computed does not change them: placement is not part of the key.
+    own = {k: v for k, v in c[level].items() if k != "worker_resources"}
+    return {"level": level, **shared, level: own}
 
 
 @dataclass
@@ -124,11 +126,7 @@ def shard_features(job: FeatureJob, shard: Shard) -> ShardFeatures:
     path = None
     if feats:
         # Written beside the stage, not returned: the driver memory-maps every shard's rows.
-        path = Path(job.work_dir) / f"features-{shard.part}.npy"
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-        with open(tmp, "wb") as f:
-            np.save(f, np.concatenate(feats))
-        tmp.replace(path)
+        path = save_npy_atomic(Path(job.work_dir) / f"features-{shard.part}.npy", np.concatenate(feats))
     return ShardFeatures(ranks, kinds, groups, None if path is None else str(path), counters)
 
 
@@ -158,7 +156,9 @@ class DedupStage(Stage):
                                                   *rank_columns(config.quality_column))) if c in names)
         passes.work_dir.mkdir(parents=True, exist_ok=True)
         job = FeatureJob(self.level, config, self.cache_dir, columns, passes.batch_size, str(passes.work_dir))
-        shards = passes.map(shard_features, source.shards(), job)
+        # Embeddings go to the workers that offer the configured resources (a GPU), if any.
+        resources = config.semantic.worker_resources if self.level == "semantic" else {}
+        shards = passes.map(shard_features, source.shards(), job, resources=resources)
         level = make_level(self.level, config, Path(self.cache_dir) if self.cache_dir else None)
         self._plan = plan = _merge_features(shards, passes.work_dir / "features.npy")
         external: External = match_external(level, plan.features, plan.kinds, config)
@@ -197,7 +197,7 @@ class DedupStage(Stage):
                     rec = table.slice(i, 1).to_pylist()[0]
                     reason, detail, duplicate_of, similarity = reject
                     rejected.append(reject_row(self.name, reason, detail, rec, duplicate_of=duplicate_of,
-                                               similarity=similarity))
+                                               similarity=round(float(similarity), 4)))
                     continue
                 merged = plan.merger.find(groups[i])
                 if merged != groups[i]:

@@ -13,6 +13,7 @@ from typing import Any, Callable
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.atomic import write_table_atomic
 from pipeline.experiments.config import TrainTask
 from pipeline.fingerprint import hash_json, ids_fingerprint
 from pipeline.records import normalise_for_id
@@ -59,16 +60,12 @@ def data_version(tables: dict[str, pa.Table]) -> tuple[str, dict[str, str]]:
 
 def register_data_version(out_dir: Path, version: str, tables: dict[str, pa.Table]) -> Path:
     """Store which record ids make up a data version, so versions can be compared later."""
-    import pyarrow.parquet as pq
-
     path = out_dir / "data_versions" / f"{version}.parquet"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         ids = [i for t in tables.values() for i in t.column("id").to_pylist()]
         splits = [name for name, t in tables.items() for _ in range(t.num_rows)]
-        tmp = path.with_suffix(".tmp")
-        pq.write_table(pa.table({"id": ids, "split": splits}), tmp)
-        tmp.replace(path)
+        write_table_atomic(path, pa.table({"id": ids, "split": splits}))
     return path
 
 

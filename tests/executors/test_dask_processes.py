@@ -85,14 +85,47 @@ def test_separate_scheduler_and_workers_give_the_local_outputs(tmp_path, cluster
         assert (a.counts, a.fingerprint, a.manifest["counters"]) == (b.counts, b.fingerprint, b.manifest["counters"])
 
 
+def test_embeddings_run_on_the_worker_that_offers_the_resource(tmp_path, cluster):
+    """`dedup.semantic.worker_resources: {GPU: 1}` places the embedding tasks on the worker started
+    with `--resources GPU=1` (here a CPU worker labelled so; the placement is what is tested)."""
+    from distributed import get_task_stream
+
+    from pipeline.dedup.config import DedupConfig
+    from pipeline.dedup.stage import DedupStage
+    from tests.dedup.helpers import qa, stored_input
+
+    address, _ = cluster
+    gpu = subprocess.Popen([DASK, "worker", address, "--host", "127.0.0.1", "--nworkers", "1", "--nthreads", "1",
+                            "--dashboard-address", "127.0.0.1:0", "--resources", "GPU=1", "--name", "gpu"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        store = StageStore(tmp_path)
+        rows = [qa(f"How do I reset password number {i}?", f"Open settings {i}.") for i in range(40)]
+        source = stored_input(store, rows)
+        config = DedupConfig.model_validate({"semantic": {"device": "cpu", "worker_resources": {"GPU": 1}}})
+        with make_executor("dask", dask=DaskConfig(address=address)) as executor:
+            executor.client.wait_for_workers(3, timeout=120)
+            gpu_addr = next(a for a, w in executor.client.scheduler_info(n_workers=-1)["workers"].items()
+                            if w.get("name") == "gpu")
+            with get_task_stream(executor.client) as stream:
+                out = run_stage(DedupStage("semantic", config, tmp_path / "cache"), source, store, executor)
+        embed = [t for t in stream.data if t["key"].startswith("dedup_semantic-plan")]
+        assert embed and {t["worker"] for t in embed} == {gpu_addr}
+        assert out.counts["in"] == 40
+    finally:
+        os.killpg(gpu.pid, signal.SIGTERM)
+        gpu.wait(timeout=30)
+
+
 def test_a_worker_killed_mid_stage_the_stage_completes_identically(tmp_path, cluster):
     address, procs = cluster
     sources = _inputs(tmp_path / "data", files=4, per_file=1500)
-    collected = run_stage(CollectStage(sources, CollectConfig(part_rows=200)), None, StageStore(tmp_path / "ref"))
+    collected = run_stage(CollectStage(sources, CollectConfig(part_rows=200)), None, StageStore(tmp_path / "ref"),
+                          batch_size=50)
     reference = run_stage(CleanStage(CleanConfig()), collected, StageStore(tmp_path / "ref"), batch_size=50)
 
     store = StageStore(tmp_path / "killed")
-    collected = run_stage(CollectStage(sources, CollectConfig(part_rows=200)), None, store)
+    collected = run_stage(CollectStage(sources, CollectConfig(part_rows=200)), None, store, batch_size=50)
     assert len(collected.parts) >= 20
     victim = procs[1]  # a worker's nanny; its process group holds the worker too
     result: dict = {}
