@@ -87,7 +87,8 @@ def build_input(n: int, out: Path, seed: int = 0) -> int:
 def run_levels(out: str) -> None:
     """In the measured child process: exact, then near, on the stored input."""
     from pipeline.dedup.config import DedupConfig
-    from pipeline.dedup.stage import deduplicate
+    from pipeline.dedup.stage import DedupStage
+    from pipeline.engine import run_stage
     from pipeline.store import StageStore
 
     store = StageStore(out)
@@ -96,7 +97,7 @@ def run_levels(out: str) -> None:
     result = {}
     for level in ("exact", "near"):
         t0 = time.perf_counter()
-        source = deduplicate(level, source, config, store, batch_size=10_000)
+        source = run_stage(DedupStage(level, config), source, store, batch_size=10_000)
         result[level] = {"seconds": round(time.perf_counter() - t0, 1), **source.counts,
                          "counters": {k: v for k, v in source.manifest["counters"].items() if ":" in k}}
     print(json.dumps(result))

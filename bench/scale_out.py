@@ -1,7 +1,9 @@
 """Benchmark: collect -> clean -> exact + near dedup at 1M and 5M records, local executor vs Dask.
 
-The input is the demo's chatterbot prompt/response pairs repeated and perturbed (a word
-inserted in the prompt, a number appended to the answer), written as files of 50k records so
+The input is built from the demo's SpamAssassin e-mail bodies (their ~100k distinct sentences,
+as bench/dedup_scale.py uses them): each record's prompt is one sentence and its response two
+more, drawn at random, so records are distinct; 10% are near copies of a recent record (a word
+of the response replaced, one inserted) and 3% exact copies. Files of 50k records, so
 collection shards them. Each run is a fresh `curate dedup --config ... --executor E` process
 (semantic dedup off) on the same two cores:
 
@@ -28,29 +30,44 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import deque
 from pathlib import Path
 
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 WORDS = ["please", "really", "today", "now", "again", "maybe", "also", "just", "still", "quite"]
 PER_FILE = 50_000
 
 
-def build_input(n: int, folder: Path, seed: int = 0) -> None:
-    from pipeline.demo.data import chatterbot_jsonl, data_home
+def build_input(n: int, folder: Path, seed: int = 0) -> dict[str, int]:
+    from bench.dedup_scale import sentence_pool
 
-    base = [json.loads(line) for line in chatterbot_jsonl(data_home()).read_text().splitlines()]
+    pool = sentence_pool()
     rng = random.Random(seed)
+    recent: deque[tuple[str, str]] = deque(maxlen=10_000)
+    planted = {"near": 0, "exact": 0}
     folder.mkdir(parents=True, exist_ok=True)
     for start in range(0, n, PER_FILE):
         with open(folder / f"part{start // PER_FILE:05d}.jsonl", "w") as f:
-            for i in range(start, min(n, start + PER_FILE)):
-                row = base[i % len(base)]
-                q, a = row["question"].split(), row["answer"].split()
-                q.insert(rng.randrange(len(q) + 1), rng.choice(WORDS))
-                a.append(f"({i})")
-                f.write(json.dumps({"question": " ".join(q), "answer": " ".join(a)}) + "\n")
+            for _ in range(start, min(n, start + PER_FILE)):
+                roll = rng.random()
+                if recent and roll < 0.03:
+                    q, a = recent[rng.randrange(len(recent))]
+                    planted["exact"] += 1
+                elif recent and roll < 0.13:
+                    q, a = recent[rng.randrange(len(recent))]
+                    words = a.split()
+                    words[rng.randrange(len(words))] = rng.choice(WORDS)
+                    words.insert(rng.randrange(len(words) + 1), rng.choice(WORDS))
+                    a = " ".join(words)
+                    planted["near"] += 1
+                else:
+                    q, a = rng.choice(pool), " ".join(rng.sample(pool, 2))
+                recent.append((q, a))
+                f.write(json.dumps({"question": q, "answer": a}) + "\n")
+    return planted
 
 
 def write_config(d: Path, data: Path) -> Path:
@@ -119,7 +136,7 @@ def main() -> None:
     for n in args.sizes:
         d = args.workdir / f"n{n}"
         shutil.rmtree(d, ignore_errors=True)
-        build_input(n, d / "data")
+        planted = build_input(n, d / "data")
         cfg = write_config(d, d / "data")
         results: dict[str, list[dict]] = {"local": [], "dask": []}
         costs = {}
@@ -130,8 +147,8 @@ def main() -> None:
                 load.append(psutil.getloadavg()[0])
                 results[executor].append(run_once(cfg, executor))
                 costs[executor] = stage_costs(d / "run")
-        print(f"\nn={n:,} records ({args.repeat} run(s) per executor; load average before runs "
-              f"{min(load):.2f}-{max(load):.2f})")
+        print(f"\nn={n:,} records, planted {planted['exact']:,} exact and {planted['near']:,} near copies "
+              f"({args.repeat} run(s) per executor; load average before runs {min(load):.2f}-{max(load):.2f})")
         med = {}
         for executor, runs in results.items():
             walls = [r["wall"] for r in runs]

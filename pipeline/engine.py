@@ -84,6 +84,7 @@ def run_stage(stage: Stage, source: StageOutput | None, store: StageStore, execu
         passes = Passes(lambda fn, items, shared, resources: _ordered(executor, fn, items, shared, stage, resources),
                         batch_size, tmp / WORK_DIR)
         plan = stage.plan(source, passes)
+        t_plan = time.perf_counter()
         shards = stage.shards(source, plan) or [Shard(0, part_name(0))]  # an empty input: one empty part
         where = executor.describe()
         log.info("%s: %d shard(s) %s on the %s executor (%s)", stage.name, len(shards),
@@ -92,10 +93,15 @@ def run_stage(stage: Stage, source: StageOutput | None, store: StageStore, execu
         job = ShardJob(stage, plan, str(tmp), batch_size,
                        stage.kept_schema(source.kept_schema() if source is not None else None), len(shards))
         parts = _write_parts(executor, job, shards, progress)
+        t_shards = time.perf_counter()
         extra = stage.finish(plan, tmp, parts)
         shutil.rmtree(tmp / WORK_DIR, ignore_errors=True)
         manifest = build_manifest(tmp, stage.name, stage.version, key, fingerprint, config_json, parts, extra,
                                   started, time.perf_counter() - t0, executor.describe())
+        # Where the time went: the planning pass (the driver, and any per-shard work it fanned
+        # out), the shard pass (the workers), the finishing pass (the driver).
+        manifest["timings"].update({"plan_s": round(t_plan - t0, 3), "shards_s": round(t_shards - t_plan, 3),
+                                    "finish_s": round(time.perf_counter() - t_shards, 3)})
         return store.publish(tmp, stage.name, key, manifest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -17,6 +17,8 @@ Three passes, because whether a record is kept depends on records after it:
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,7 @@ from pipeline.rows import reject_row, reject_rows, with_columns
 from pipeline.similarity import GroupMerger, compared_text, content_key
 from pipeline.stage import Passes, ShardInput, ShardResults, Stage
 
+log = logging.getLogger(__name__)
 _CONTENT = ("text", "label", "system", "prompt", "response", "code", "language")
 Reject = tuple[str, str, str, float]  # reason, detail, duplicate_of, similarity
 
@@ -158,9 +161,12 @@ class DedupStage(Stage):
         job = FeatureJob(self.level, config, self.cache_dir, columns, passes.batch_size, str(passes.work_dir))
         # Embeddings go to the workers that offer the configured resources (a GPU), if any.
         resources = config.semantic.worker_resources if self.level == "semantic" else {}
+        t0 = time.perf_counter()
         shards = passes.map(shard_features, source.shards(), job, resources=resources)
+        t1 = time.perf_counter()
         level = make_level(self.level, config, Path(self.cache_dir) if self.cache_dir else None)
         self._plan = plan = _merge_features(shards, passes.work_dir / "features.npy")
+        t2 = time.perf_counter()
         external: External = match_external(level, plan.features, plan.kinds, config)
         plan.rejects.update(external.rejects)
         plan.counters.update(external.counters)
@@ -168,6 +174,8 @@ class DedupStage(Stage):
         members = Membership(plan.groups, id_codes, config.compare_within_group)
         ranks = keep_ranks(_merge_ranks([s.ranks for s in shards], config.quality_column), config.keep)
         plan.clusters = cluster_internal(level, plan, members, ranks, config, set(plan.rejects))
+        log.info("%s plan: features %.1f s (workers), merged %.1f s, pairs and clusters %.1f s (driver)",
+                 self.name, t1 - t0, t2 - t1, time.perf_counter() - t2)
         for k, v in level.counters().items():
             plan.counters[k] = plan.counters.get(k, 0) + v
         return Decisions(plan.merger)

@@ -8,11 +8,34 @@ stage and shard named (see `pipeline.engine`).
 
 from __future__ import annotations
 
+import os
 import uuid
+from contextlib import contextmanager
 from typing import Any, Iterator
 
 from pipeline.executors.base import Executor, ExecutorError
 from pipeline.executors.config import DaskConfig
+
+
+@contextmanager
+def _clean_environment() -> Iterator[None]:
+    """Start workers without glibc's fixed trim threshold, and leave this process's environment as it was.
+
+    Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 for its workers; set at all, it turns off
+    glibc's dynamic mmap threshold, so every large numpy temporary is a fresh mapping (measured
+    here: MinHash signatures of 100k records took 12.6 s instead of 5.5 s on 2 workers). The
+    nanny also writes its variables (OMP_NUM_THREADS=1, ...) into the parent's environment,
+    where they would slow what this process starts later (training, local pools).
+    """
+    import dask
+
+    dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None})
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 class DaskExecutor(Executor):
@@ -37,10 +60,11 @@ class DaskExecutor(Executor):
                     "start one with `dask scheduler --host HOST`, or set run.dask.address to its address "
                     "(or leave it empty to start a local cluster)") from exc
         else:
-            # Every socket, the dashboard's included, on loopback: nothing listens outside this machine.
-            self.cluster = LocalCluster(n_workers=config.n_workers, threads_per_worker=config.threads_per_worker,
-                                        processes=True, host="127.0.0.1", dashboard_address=None,
-                                        memory_limit=config.memory_limit)
+            with _clean_environment():
+                # Every socket, the dashboard's included, on loopback: nothing listens outside this machine.
+                self.cluster = LocalCluster(n_workers=config.n_workers, threads_per_worker=config.threads_per_worker,
+                                            processes=True, host="127.0.0.1", dashboard_address=None,
+                                            memory_limit=config.memory_limit)
             self.client = Client(self.cluster)
 
     @classmethod

@@ -30,6 +30,8 @@ from tests.executors.test_dask import _inputs, _run_all
 
 pytestmark = pytest.mark.slow
 DASK = str(Path(sys.executable).parent / "dask")
+# Workers as the README starts them: with the project's Dask settings.
+WORKER_ENV = {**os.environ, "DASK_CONFIG": str(Path(__file__).resolve().parents[2] / "deploy" / "dask")}
 
 
 def _free_port() -> int:
@@ -51,7 +53,7 @@ def cluster(tmp_path_factory):
         procs.append(subprocess.Popen([DASK, "worker", address, "--host", "127.0.0.1", "--nworkers", "1",
                                        "--nthreads", "1", "--dashboard-address", "127.0.0.1:0",
                                        "--name", f"w{i}"], stdout=open(logs / f"worker{i}.log", "w"),
-                                      stderr=subprocess.STDOUT, start_new_session=True))
+                                      stderr=subprocess.STDOUT, start_new_session=True, env=WORKER_ENV))
     from distributed import Client
 
     with Client(address, timeout="60s") as client:
@@ -97,7 +99,8 @@ def test_embeddings_run_on_the_worker_that_offers_the_resource(tmp_path, cluster
     address, _ = cluster
     gpu = subprocess.Popen([DASK, "worker", address, "--host", "127.0.0.1", "--nworkers", "1", "--nthreads", "1",
                             "--dashboard-address", "127.0.0.1:0", "--resources", "GPU=1", "--name", "gpu"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                           env=WORKER_ENV)
     try:
         store = StageStore(tmp_path)
         rows = [qa(f"How do I reset password number {i}?", f"Open settings {i}.") for i in range(40)]
