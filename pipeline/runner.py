@@ -34,6 +34,7 @@ class RunContext:
     progress: ProgressFactory | None = None
     outputs: dict[str, StageOutput] = field(default_factory=dict)  # stage name -> its output
     steps: dict[str, StageOutput] = field(default_factory=dict)  # step name -> its last stage's output
+    owns_executor: bool = True  # started for this run (closed with it), not handed in by the caller
 
     def record(self, name: str, output: StageOutput) -> StageOutput:
         self.outputs[name] = output
@@ -57,13 +58,15 @@ class RunContext:
 
 def start_run(config: PipelineConfig, progress: ProgressFactory | None = None,
               executor: Executor | None = None) -> RunContext:
+    # The executor first: a scheduler out of reach fails before the catalog records a run.
+    owned = executor is None
+    executor = executor or make_executor(config.run.executor, config.run.workers, config.run.dask)
     out = Path(config.run.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     catalog = Catalog(out)
     config_json = config.model_dump(mode="json")
     run_id = catalog.start_run(config.run.name, config_json, hash_json(config_json), code_version())
-    executor = executor or make_executor(config.run.executor, config.run.workers, config.run.dask)
-    return RunContext(config, run_id, StageStore(out), catalog, executor, progress)
+    return RunContext(config, run_id, StageStore(out), catalog, executor, progress, owns_executor=owned)
 
 
 def run_one_stage(ctx: RunContext, stage: Stage, source: StageOutput | None) -> StageOutput:
@@ -121,7 +124,8 @@ def finish_run(ctx: RunContext, error: BaseException | None = None) -> Path:
     """Close the run in the catalog and write its report; returns the report's path."""
     from pipeline.report import write_report
 
-    ctx.executor.close()
+    if ctx.owns_executor:
+        ctx.executor.close()
     status = "succeeded" if error is None else "failed"
     ctx.catalog.finish_run(ctx.run_id, status, None if error is None else f"{type(error).__name__}: {error}")
     return write_report(ctx.config.run.out_dir, ctx.run_id)

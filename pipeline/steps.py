@@ -56,7 +56,7 @@ def _augment(config: "PipelineConfig") -> list["Stage"]:
         return []
     from pipeline.augment.stage import AugmentStage
 
-    return [AugmentStage(config.augment, spec, cache_dir(config), config.run.workers)
+    return [AugmentStage(config.augment, spec, cache_dir(config))
             for spec in config.augment.augmenters]
 
 

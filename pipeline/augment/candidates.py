@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from importlib import import_module
 from typing import Any, Callable
@@ -51,8 +50,7 @@ def make_augmenter(spec: AugmenterConfig) -> Augmenter:
 
 
 def generate(rows: list[dict[str, Any]], specs: list[AugmenterConfig], augmenters: dict[str, Augmenter],
-             copies_for: Callable[[dict[str, Any], AugmenterConfig], int], seed: int,
-             pool: Executor | None = None) -> list[Candidate]:
+             copies_for: Callable[[dict[str, Any], AugmenterConfig], int], seed: int) -> list[Candidate]:
     """All candidates for one batch of parent records, in (augmenter, record, copy) order."""
     out: list[Candidate] = []
     for spec in specs:
@@ -65,7 +63,7 @@ def generate(rows: list[dict[str, Any]], specs: list[AugmenterConfig], augmenter
             for c in range(copies_for(row, spec)):
                 todo.append(Candidate(row, spec, c, candidate_seed(row["id"], spec.name, c, seed), fields))
         if todo:
-            _apply(augmenters[spec.name], todo, pool)
+            _apply(augmenters[spec.name], todo)
             out += todo
     return out
 
@@ -76,17 +74,7 @@ def _edits(augmenter: Augmenter, texts: list[str], prompts: list[str | None], se
     return augmenter.augment(texts, seeds)
 
 
-def _edits_parallel(augmenter: Augmenter, texts: list[str], prompts: list[str | None], seeds: list[int],
-                    pool: Executor) -> list[Edit]:
-    """CPU-bound, per-record augmenters (the code ones) in chunks over worker processes."""
-    n = max(1, getattr(pool, "_max_workers", 2))
-    size = -(-len(texts) // n)
-    parts = [pool.submit(_edits, augmenter, texts[i:i + size], prompts[i:i + size], seeds[i:i + size])
-             for i in range(0, len(texts), size)]
-    return [e for p in parts for e in p.result()]
-
-
-def _apply(augmenter: Augmenter, todo: list[Candidate], pool: Executor | None = None) -> None:
+def _apply(augmenter: Augmenter, todo: list[Candidate]) -> None:
     """One augmenter call per field over every candidate of the batch."""
     edits: dict[int, dict[str, Edit]] = {i: {} for i in range(len(todo))}
     for f in dict.fromkeys(f for c in todo for f in c.fields):
@@ -94,10 +82,7 @@ def _apply(augmenter: Augmenter, todo: list[Candidate], pool: Executor | None = 
         texts = [todo[i].parent[f] for i in idx]
         seeds = [todo[i].seed for i in idx]
         prompts = [todo[i].parent.get("prompt") for i in idx]
-        if pool is not None and getattr(augmenter, "per_record", False) and len(idx) >= 32:
-            results = _edits_parallel(augmenter, texts, prompts, seeds, pool)
-        else:
-            results = _edits(augmenter, texts, prompts, seeds)
+        results = _edits(augmenter, texts, prompts, seeds)
         if len(results) != len(idx):
             raise RuntimeError(f"augmenter {augmenter.name} returned {len(results)} edits for {len(idx)} texts")
         for i, e in zip(idx, results):

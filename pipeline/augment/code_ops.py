@@ -61,7 +61,6 @@ class _CodeAugmenter(Augmenter):
     """Code augmenters see the record's prompt too: `augment_records` gets both."""
 
     uses_prompt: ClassVar[bool] = True
-    per_record: ClassVar[bool] = True  # no shared model: chunks of a batch can go to worker processes
 
     def augment(self, texts: list[str], seeds: list[int]) -> list[Edit]:
         return self.augment_records(texts, [None] * len(texts), seeds)

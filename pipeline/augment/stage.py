@@ -5,11 +5,14 @@ manifest, rejects and stored output. A stage augments original records only (no 
 outputs of earlier augmenters are never augmented again, but they are in the duplicate index,
 count towards a label's balance and towards a parent's `max_per_record`.
 
-Two passes over the input, both in one task (`parallel = False`): the budget and the duplicate
-index need the whole dataset, and each decision depends on the candidates kept before it:
-  pass 1: label counts (for the budget) and the duplicate index of the whole dataset;
-  pass 2: per batch, make candidates (candidates.py), score them (gates.py, checks.py),
-      decide, and write the parents, the kept candidates and the rejected ones.
+Passes:
+  plan: label counts (the budget's copies per record, on the driver); then every shard's
+      candidates made on the executor's workers (candidates.py: the expensive part, renaming
+      with libcst, back-translation), written to the stage's scratch folder;
+  shards, in order, in one task (`parallel = False`): the duplicate index of the whole dataset,
+      then per batch the candidates scored (gates.py, checks.py) and decided, and the parents,
+      the kept candidates and the rejected ones written: each decision depends on the
+      candidates kept before it (the duplicate index, the budget's caps).
 Accounts: in + generated = kept + rejected, where kept = every input record + kept candidates
 and every rejected candidate carries its gate as the reason. candidates.parquet holds every
 candidate's scores and decision, kept or not.
@@ -18,10 +21,10 @@ candidate's scores and decision, kept or not.
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
+import pickle
 import time
-from concurrent.futures import ProcessPoolExecutor
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +36,10 @@ from pipeline.augment.candidates import STAGE, Candidate, generate, make_augment
 from pipeline.augment.config import AugmentConfig, AugmenterConfig
 from pipeline.augment.gates import DuplicateIndex, SimilarityScorer, decide, score_length
 from pipeline.augment.report import CANDIDATES
+from pipeline.atomic import write_atomic
 from pipeline.fingerprint import hash_files, hash_json
 from pipeline.records import RECORD_COLUMNS
-from pipeline.parts import BatchResult
+from pipeline.parts import BatchResult, Shard
 from pipeline.rows import reject_row, reject_rows
 from pipeline.stage import Passes, ShardInput, ShardResults, Stage
 
@@ -73,20 +77,62 @@ def stage_config(config: AugmentConfig, spec: AugmenterConfig) -> dict[str, Any]
     return {"augmenter": spec.model_dump(mode="json"), "gates": c["gates"], "budget": c["budget"], "seed": c["seed"]}
 
 
+@dataclass
+class AugmentPlan:
+    budget: Budget
+    candidate_files: list[str]  # per shard: its candidates, a list per batch (pickled)
+    files: list[str]  # the input's parts, for the duplicate index
+    counters: dict[str, int]
+
+
+@dataclass(frozen=True)
+class GenerateJob:
+    config: AugmentConfig
+    spec: AugmenterConfig
+    budget: Budget
+    batch_size: int
+    work_dir: str
+
+
+# One set-up augmenter per worker process and augmenter settings (WordNet, Apertium, models).
+_augmenters: dict[str, Any] = {}
+
+
+def generate_shard(job: GenerateJob, shard: Shard) -> tuple[str, dict[str, int]]:
+    """On a worker: one shard's candidates, a list per batch of the shard's records (the shard
+    pass reads its batches the same way), pickled to the scratch folder; returns (file, timings)."""
+    timings: Counter = Counter()
+    key = hash_json(job.spec)
+    augmenter = _augmenters.get(key)
+    if augmenter is None:
+        t0 = time.perf_counter()
+        augmenter = _augmenters[key] = make_augmenter(job.spec)
+        augmenter.setup()
+        timings[f"ms:setup:{job.spec.name}"] += int(1000 * (time.perf_counter() - t0))
+    t0 = time.perf_counter()
+    per_batch = []
+    for batch in ShardInput(shard, Path("."), job.batch_size).batches():
+        originals = [r for r in batch.to_pylist() if r["parent_id"] is None]
+        per_batch.append(generate(originals, [job.spec], {job.spec.name: augmenter}, job.budget.copies_for,
+                                  job.config.seed))
+    timings["ms:generate"] += int(1000 * (time.perf_counter() - t0))
+    path = write_atomic(Path(job.work_dir) / f"candidates-{shard.part}.pkl",
+                        lambda tmp: tmp.write_bytes(pickle.dumps(per_batch, protocol=pickle.HIGHEST_PROTOCOL)))
+    return str(path), dict(timings)
+
+
 class AugmentStage(Stage):
     """One augmenter over the kept records of its input."""
 
     version = VERSION
     parallel = False
 
-    def __init__(self, config: AugmentConfig, spec: AugmenterConfig, cache_dir: str | Path | None = None,
-                 workers: int = 1):
+    def __init__(self, config: AugmentConfig, spec: AugmenterConfig, cache_dir: str | Path | None = None):
         super().__init__(config)
         self.config: AugmentConfig
         self.spec = spec
         self.name = stage_name(spec)
         self.cache_dir = None if cache_dir is None else str(cache_dir)
-        self.workers = workers
 
     def stage_config(self) -> Any:
         return stage_config(self.config, self.spec)
@@ -94,19 +140,28 @@ class AugmentStage(Stage):
     def input_fingerprint(self, source: Any) -> str:
         return hash_json({"source": source.fingerprint, **external_fingerprint(self.config)})
 
-    def plan(self, source: Any, passes: Passes) -> list[str]:
-        return [str(f) for f in source.kept_files]
+    def plan(self, source: Any, passes: Passes) -> AugmentPlan:
+        budget = _budget(self.config, source, passes.batch_size)
+        passes.work_dir.mkdir(parents=True, exist_ok=True)
+        job = GenerateJob(self.config, self.spec, budget, passes.batch_size, str(passes.work_dir))
+        made = passes.map(generate_shard, source.shards(), job)
+        counters: Counter = Counter()
+        for _, timings in made:
+            counters.update(timings)
+        return AugmentPlan(budget, [f for f, _ in made], [str(f) for f in source.kept_files], dict(counters))
 
-    def process_shard(self, files: list[str], shard: ShardInput) -> ShardResults:
+    def process_shard(self, plan: AugmentPlan, shard: ShardInput) -> ShardResults:
         if shard.shard.index == 0:
-            self._run = _Run(self.config, self.spec, files, Path(self.cache_dir) if self.cache_dir else None,
-                             shard.batch_size, self.workers)
+            self._run = _Run(self.config, self.spec, plan, Path(self.cache_dir) if self.cache_dir else None,
+                             shard.batch_size)
             self._scores = pq.ParquetWriter(shard.out_dir / CANDIDATES, CANDIDATE_SCHEMA, compression="zstd")
         run = self._run
         try:
-            for batch in shard.batches():
+            made = pickle.loads(Path(plan.candidate_files[shard.shard.index]).read_bytes()) if plan.candidate_files \
+                else []
+            for batch, cands in zip(shard.batches(), made):
                 schema = batch.schema
-                cands = run.candidates(batch.to_pylist())
+                run.decide(cands)
                 kept = [c for c in cands if c.decision == "kept"]
                 table = pa.concat_tables([pa.Table.from_batches([batch], schema=schema),
                                           _records_table([c.record for c in kept], schema)])
@@ -114,51 +169,44 @@ class AugmentStage(Stage):
                 self._scores.write_table(_scores_table(cands))
                 yield batch.num_rows, BatchResult(table, rejected, run.batch_counters(cands), generated=len(cands))
         except BaseException:
-            self._close()
+            self._scores.close()
             raise
         if shard.last:
-            self._close()
-            yield 0, BatchResult(pa.table({}), reject_rows([]), run.final_counters())
+            self._scores.close()
+            yield 0, BatchResult(pa.table({}), reject_rows([]), {**plan.counters, **run.final_counters()})
 
-    def _close(self) -> None:
-        self._scores.close()
-        self._run.__exit__(None, None, None)
+
+def _budget(config: AugmentConfig, source: Any, batch_size: int) -> Budget:
+    """The budget from the whole input's label counts (how many copies each record gets)."""
+    labels, originals, children = Counter(), Counter(), Counter()
+    for batch in source.iter_batches(batch_size, ["kind", "label", "parent_id"]):
+        for r in batch.to_pylist():
+            if r["kind"] == "classification" and r["label"] is not None:
+                labels[r["label"]] += 1
+                originals[r["label"]] += r["parent_id"] is None
+            if r["parent_id"] is not None:
+                children[r["parent_id"]] += 1
+    return Budget(config.budget, labels, originals, children)
 
 
 class _Run:
-    """The state of one augment run: augmenters, scorers, the duplicate index and the budget."""
+    """The state of one augment run's decisions: scorers, the duplicate index and the budget."""
 
-    def __init__(self, config: AugmentConfig, spec: AugmenterConfig, files: list[str], cache_dir: Path | None,
-                 batch_size: int, workers: int = 1):
+    def __init__(self, config: AugmentConfig, spec: AugmenterConfig, plan: AugmentPlan, cache_dir: Path | None,
+                 batch_size: int):
         self.config = config
-        self.specs = [spec]
-        self.workers = workers
-        self.pool: ProcessPoolExecutor | None = None
         gates = config.gates
-        labels, originals, children = Counter(), Counter(), Counter()
         self.index = DuplicateIndex(gates.duplicates.near_threshold)
-        columns = ["id", "kind", "group_id", "parent_id", "label", "text", "system", "prompt", "response", "code",
-                   "language"]
-        batches = (b for f in files for b in pq.ParquetFile(f).iter_batches(batch_size=batch_size, columns=columns))
-        for batch in batches:
-            rows = batch.to_pylist()
-            for r in rows:
-                if r["kind"] == "classification" and r["label"] is not None:
-                    labels[r["label"]] += 1
-                    originals[r["label"]] += r["parent_id"] is None
-                if r["parent_id"] is not None:
-                    children[r["parent_id"]] += 1
-            if gates.duplicates.enabled:
-                self.index.add_existing(rows)
+        if gates.duplicates.enabled:
+            columns = ["id", "kind", "group_id", "parent_id", "label", "text", "system", "prompt", "response",
+                       "code", "language"]
+            for f in plan.files:
+                for batch in pq.ParquetFile(f).iter_batches(batch_size=batch_size, columns=columns):
+                    self.index.add_existing(batch.to_pylist())
         self.index.freeze()
-        self.budget = Budget(config.budget, labels, originals, children)
-        self.augmenters = {s.name: make_augmenter(s) for s in self.specs}
+        self.budget = plan.budget
         self.timings: Counter = Counter()
-        for name, a in self.augmenters.items():
-            t0 = time.perf_counter()
-            a.setup()
-            self.timings[f"setup:{name}"] += time.perf_counter() - t0
-        text_kinds = {k for s in self.specs for k in (s.kinds or []) if k != "code"}
+        text_kinds = {k for k in (spec.kinds or []) if k != "code"}
         wants_sim = gates.similarity.enabled and text_kinds & set(gates.similarity.kinds)
         self.similarity = SimilarityScorer(gates, cache_dir) if wants_sim else None
         self.labels = None
@@ -168,15 +216,8 @@ class _Run:
             self.labels = LabelPredictor(gates.label)
         self.code_counters: Counter = Counter()
 
-    def candidates(self, rows: list[dict[str, Any]]) -> list[Candidate]:
-        t0 = time.perf_counter()
-        if self.pool is None and self.workers > 1 and any(getattr(a, "per_record", False)
-                                                          for a in self.augmenters.values()):
-            # spawn, not fork: see pipeline/stage.py (threaded callers, held locks).
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"))
-        originals = [r for r in rows if r["parent_id"] is None]
-        cands = generate(originals, self.specs, self.augmenters, self.budget.copies_for, self.config.seed, self.pool)
-        self.timings["generate"] += time.perf_counter() - t0
+    def decide(self, cands: list[Candidate]) -> None:
+        """Score one batch's candidates and decide each, in order."""
         t0 = time.perf_counter()
         score_length(cands, self.config.gates.length_ratio.kinds)
         if self.similarity is not None:
@@ -197,14 +238,6 @@ class _Run:
                 c.decision = self.budget.admit(c.parent) or "kept"
             if c.decision == "kept":
                 self.index.add_kept(c)
-        return cands
-
-    def __enter__(self) -> "_Run":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
 
     def batch_counters(self, cands: list[Candidate]) -> dict[str, int]:
         out: Counter = Counter()
