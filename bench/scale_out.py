@@ -147,6 +147,9 @@ def main() -> None:
                 load.append(psutil.getloadavg()[0])
                 results[executor].append(run_once(cfg, executor))
                 costs[executor] = stage_costs(d / "run")
+                r = results[executor][-1]
+                print(f"  run: {executor} {r['wall']:.1f} s, driver {r['driver_mb']:.0f} MB, worker {r['worker_mb']:.0f} MB, "
+                      + ", ".join(f"{k} {c['wall']:.0f} s" for k, c in costs[executor].items()), flush=True)
         print(f"\nn={n:,} records, planted {planted['exact']:,} exact and {planted['near']:,} near copies "
               f"({args.repeat} run(s) per executor; load average before runs {min(load):.2f}-{max(load):.2f})")
         med = {}

@@ -10,10 +10,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 
-def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
-    """`write(tmp)` fills a temporary file beside `path`, which is then fsynced and renamed over it."""
+def write_atomic(path: str | Path, write: Callable[[Path], None], make_parents: bool = True) -> Path:
+    """`write(tmp)` fills a temporary file beside `path`, which is then fsynced and renamed over
+    it. Without `make_parents`, a missing folder is an error (a stage's scratch folder that its
+    failed stage removed must not come back)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if make_parents:
+        path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
     try:
         write(tmp)
@@ -39,11 +42,11 @@ def write_table_atomic(path: str | Path, table: Any) -> Path:
     return write_atomic(path, lambda tmp: pq.write_table(table, tmp))
 
 
-def save_npy_atomic(path: str | Path, array: Any) -> Path:
+def save_npy_atomic(path: str | Path, array: Any, make_parents: bool = True) -> Path:
     import numpy as np
 
     def write(tmp: Path) -> None:
         with open(tmp, "wb") as f:
             np.save(f, array)
 
-    return write_atomic(path, write)
+    return write_atomic(path, write, make_parents)

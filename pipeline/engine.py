@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from pipeline.executors.base import Executor
 from pipeline.executors.local import LocalExecutor
-from pipeline.parts import PartWriter, Shard, part_name
+from pipeline.parts import AccountingError, PartWriter, Shard, part_name, part_order
 from pipeline.stage import Passes, ShardInput, Stage
 from pipeline.store import StageOutput, StageStore, build_manifest, config_to_json, now
 
@@ -57,6 +57,9 @@ def write_shard(job: ShardJob, shard: Shard) -> list[dict[str, Any]]:
                 done.append(writer.close())
                 writer = PartWriter(out_dir, f"{shard.part}-{len(done):04d}", job.kept_schema)
             writer.write(result, n_in)
+        if shard.files and shard_input.rows_read != shard.rows:
+            raise AccountingError(f"{job.stage.name} read {shard_input.rows_read} of the {shard.rows} records of "
+                                  f"shard {shard.part}")
     except BaseException as exc:
         writer.abort()
         exc.add_note(f"in stage {job.stage.name}, shard {shard.part} ({', '.join(shard.files) or shard.unit})")
@@ -122,7 +125,7 @@ def _write_parts(executor: Executor, job: ShardJob, shards: list[Shard],
             parts += counts_list
             if progress:
                 progress(sum(c["in"] for c in counts_list))
-    return sorted(parts, key=lambda p: p["name"])
+    return sorted(parts, key=lambda p: part_order(p["name"]))
 
 
 def _ordered(executor: Executor, fn: Callable, items: list, shared: Any, stage: Stage,

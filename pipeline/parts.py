@@ -63,6 +63,12 @@ def part_name(index: int) -> str:
     return f"part-{index:05d}"
 
 
+def part_order(name: str) -> tuple[int, ...]:
+    """A part's place in the output: its shard, then its rank among the shard's parts
+    (part-00003, part-00003-0001, ...), compared as numbers, not as text."""
+    return tuple(int(x) for x in name.split("-")[1:])
+
+
 class PartWriter:
     """Streams one part's batches to Parquet and keeps its accounts."""
 

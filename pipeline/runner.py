@@ -8,6 +8,7 @@ The steps and their stages come from `pipeline.steps.STEPS`; each stage runs thr
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from pipeline.progress import ProgressFactory
 from pipeline.stage import Stage
 from pipeline.steps import MODEL_STEPS, STEP_NAMES, Step, steps_until
 from pipeline.store import StageOutput, StageStore
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -61,11 +64,16 @@ def start_run(config: PipelineConfig, progress: ProgressFactory | None = None,
     # The executor first: a scheduler out of reach fails before the catalog records a run.
     owned = executor is None
     executor = executor or make_executor(config.run.executor, config.run.workers, config.run.dask)
-    out = Path(config.run.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    catalog = Catalog(out)
-    config_json = config.model_dump(mode="json")
-    run_id = catalog.start_run(config.run.name, config_json, hash_json(config_json), code_version())
+    try:
+        out = Path(config.run.out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        catalog = Catalog(out)
+        config_json = config.model_dump(mode="json")
+        run_id = catalog.start_run(config.run.name, config_json, hash_json(config_json), code_version())
+    except BaseException:
+        if owned:
+            executor.close()
+        raise
     return RunContext(config, run_id, StageStore(out), catalog, executor, progress, owns_executor=owned)
 
 
@@ -125,7 +133,10 @@ def finish_run(ctx: RunContext, error: BaseException | None = None) -> Path:
     from pipeline.report import write_report
 
     if ctx.owns_executor:
-        ctx.executor.close()
+        try:
+            ctx.executor.close()
+        except Exception as exc:  # the run's outcome is recorded whatever the cluster does on the way out
+            log.warning("closing the %s executor failed: %s", ctx.executor.name, exc)
     status = "succeeded" if error is None else "failed"
     ctx.catalog.finish_run(ctx.run_id, status, None if error is None else f"{type(error).__name__}: {error}")
     return write_report(ctx.config.run.out_dir, ctx.run_id)

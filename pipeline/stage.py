@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 ShardResults = Iterator[tuple[int, BatchResult]]
 
 
-@dataclass(frozen=True)
+@dataclass
 class ShardInput:
     """What a shard task reads: its input files in batches; `out_dir` is the stage's folder for side files."""
 
@@ -49,6 +49,7 @@ class ShardInput:
     out_dir: Path
     batch_size: int
     last: bool = True  # the stage's last shard: a stage that is not parallel adds its final counters here
+    rows_read: int = 0  # checked against the shard's rows: a stage that stops reading early loses records
 
     @property
     def part(self) -> str:
@@ -56,8 +57,10 @@ class ShardInput:
 
     def batches(self, columns: Sequence[str] | None = None) -> Iterator[pa.RecordBatch]:
         for f in self.shard.files:
-            yield from pq.ParquetFile(f).iter_batches(batch_size=self.batch_size,
-                                                      columns=None if columns is None else list(columns))
+            for batch in pq.ParquetFile(f).iter_batches(batch_size=self.batch_size,
+                                                        columns=None if columns is None else list(columns)):
+                self.rows_read += batch.num_rows
+                yield batch
 
 
 class Passes:

@@ -72,7 +72,7 @@ class AnnotationStore:
     def append_versions(self, sync_id: str, rows: list[dict[str, Any]]) -> None:
         """One file per sync (a re-run of the same sync id replaces it with a superset)."""
         table = pa.Table.from_pylist(rows, schema=VERSION_SCHEMA)
-        _write_atomic(self.versions_dir / f"{sync_id}.parquet", lambda tmp: pq.write_table(table, tmp))
+        write_table_atomic(self.versions_dir / f"{sync_id}.parquet", table)
 
     def live(self, versions: pa.Table | None = None) -> list[dict[str, Any]]:
         """The latest version of each annotation, without deleted or cancelled (skipped) ones."""
@@ -103,7 +103,7 @@ class AnnotationStore:
         for r in rows:
             merged.setdefault(r["record_id"], r)  # the first push of a record stays its entry
         table = pa.Table.from_pylist(sorted(merged.values(), key=lambda r: r["task_id"]), schema=LEDGER_SCHEMA)
-        _write_atomic(self.ledger_path, lambda tmp: pq.write_table(table, tmp))
+        write_table_atomic(self.ledger_path, table)
 
 
 def store_for(out_dir: str | Path, config: Any, kind: str) -> AnnotationStore:

@@ -117,7 +117,8 @@ def generate_shard(job: GenerateJob, shard: Shard) -> tuple[str, dict[str, int]]
                                   job.config.seed))
     timings["ms:generate"] += int(1000 * (time.perf_counter() - t0))
     path = write_atomic(Path(job.work_dir) / f"candidates-{shard.part}.pkl",
-                        lambda tmp: tmp.write_bytes(pickle.dumps(per_batch, protocol=pickle.HIGHEST_PROTOCOL)))
+                        lambda tmp: tmp.write_bytes(pickle.dumps(per_batch, protocol=pickle.HIGHEST_PROTOCOL)),
+                        make_parents=False)
     return str(path), dict(timings)
 
 
@@ -159,7 +160,7 @@ class AugmentStage(Stage):
         try:
             made = pickle.loads(Path(plan.candidate_files[shard.shard.index]).read_bytes()) if plan.candidate_files \
                 else []
-            for batch, cands in zip(shard.batches(), made):
+            for batch, cands in zip(shard.batches(), made, strict=True):
                 schema = batch.schema
                 run.decide(cands)
                 kept = [c for c in cands if c.decision == "kept"]

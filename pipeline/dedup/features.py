@@ -83,7 +83,8 @@ def shard_features(job: FeatureJob, shard: Shard) -> ShardFeatures:
     path = None
     if feats:
         # Written beside the stage, not returned: the driver memory-maps every shard's rows.
-        path = save_npy_atomic(Path(job.work_dir) / f"features-{shard.part}.npy", np.concatenate(feats))
+        path = save_npy_atomic(Path(job.work_dir) / f"features-{shard.part}.npy", np.concatenate(feats),
+                               make_parents=False)
     return ShardFeatures(ranks, kinds, groups, None if path is None else str(path), counters)
 
 
@@ -104,9 +105,10 @@ def merge_ranks(parts: list[RankInputs], quality_column: str | None) -> RankInpu
     return out
 
 
-def merge_features(shards: list[ShardFeatures], path: Path) -> Plan:
-    """The shards' features in input order (row i of the plan is record i of the input), in one
-    memory-mapped file: the driver pages in what it compares, it does not hold every row."""
+def merge_features(shards: list[ShardFeatures]) -> Plan:
+    """The shards' features in input order: row i of the plan is record i of the input. The
+    workers wrote them to files; the driver reads them into one array (candidate search reads
+    every row: a memory map was paged in and out, 100% system time at 5M records)."""
     ids = [i for s in shards for i in s.ranks.ids]
     kinds = [k for s in shards for k in s.kinds]
     codes, group_names = factorize([g for s in shards for g in s.groups])
@@ -115,24 +117,18 @@ def merge_features(shards: list[ShardFeatures], path: Path) -> Plan:
         for k, v in s.counters.items():
             counters[k] = counters.get(k, 0) + v
     return Plan(ids, np.asarray(kinds, dtype=object), codes, group_names,
-                _concatenate_on_disk([s.features for s in shards if s.features], path), counters=counters)
+                _stack([s.features for s in shards if s.features]), counters=counters)
 
 
-def _concatenate_on_disk(files: list[str], path: Path, chunk_rows: int = 1 << 16) -> np.ndarray:
-    """The arrays of `files` stacked into one .npy at `path`, copied a chunk at a time; the
-    shard files are removed. Returned as a read-only memory map."""
+def _stack(files: list[str]) -> np.ndarray:
+    """The arrays of `files` stacked into one preallocated array (no second copy); the files are removed."""
     if not files:
         return np.zeros((0, 1))
     parts = [np.load(f, mmap_mode="r") for f in files]
-    total = sum(len(p) for p in parts)
-    out = np.lib.format.open_memmap(path, mode="w+", dtype=parts[0].dtype, shape=(total, *parts[0].shape[1:]))
+    out = np.empty((sum(len(p) for p in parts), *parts[0].shape[1:]), dtype=parts[0].dtype)
     row = 0
     for p, f in zip(parts, files):
-        for lo in range(0, len(p), chunk_rows):
-            block = p[lo: lo + chunk_rows]
-            out[row: row + len(block)] = block
-            row += len(block)
+        out[row: row + len(p)] = p
+        row += len(p)
         Path(f).unlink()
-    out.flush()
-    del out
-    return np.load(path, mmap_mode="r")
+    return out

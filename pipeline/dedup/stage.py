@@ -98,7 +98,7 @@ class DedupStage(Stage):
         shards = passes.map(shard_features, source.shards(), job, resources=resources)
         t1 = time.perf_counter()
         level = make_level(self.level, config, Path(self.cache_dir) if self.cache_dir else None)
-        self._plan = plan = merge_features(shards, passes.work_dir / "features.npy")
+        self._plan = plan = merge_features(shards)
         t2 = time.perf_counter()
         external: External = match_external(level, plan.features, plan.kinds, config)
         plan.rejects.update(external.rejects)
@@ -162,5 +162,5 @@ class DedupStage(Stage):
         write_index(out_dir, level.name, level.params(), [full.ids[i] for i in kept_rows],
                     full.kinds[kept_rows].tolist(), [full.group_names[full.groups[i]] for i in kept_rows],
                     full.features, kept_rows)
-        self._plan = None  # the memory map's file goes with the stage's scratch folder
+        self._plan = None
         return dict(full.counters)

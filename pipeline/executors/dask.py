@@ -59,13 +59,24 @@ class DaskExecutor(Executor):
                     f"cannot reach the Dask scheduler at {config.address} within {config.connect_timeout_s:g} s: "
                     "start one with `dask scheduler --host HOST`, or set run.dask.address to its address "
                     "(or leave it empty to start a local cluster)") from exc
+            try:  # a scheduler without workers would hold every task forever
+                self.client.wait_for_workers(1, timeout=config.connect_timeout_s)
+            except (OSError, TimeoutError) as exc:
+                self.client.close()
+                raise ExecutorError(f"the Dask scheduler at {config.address} has no workers after "
+                                    f"{config.connect_timeout_s:g} s: start some with `dask worker "
+                                    f"{config.address}`") from exc
         else:
             with _clean_environment():
                 # Every socket, the dashboard's included, on loopback: nothing listens outside this machine.
                 self.cluster = LocalCluster(n_workers=config.n_workers, threads_per_worker=config.threads_per_worker,
                                             processes=True, host="127.0.0.1", dashboard_address=None,
                                             memory_limit=config.memory_limit)
-            self.client = Client(self.cluster)
+            try:
+                self.client = Client(self.cluster)
+            except BaseException:
+                self.cluster.close()
+                raise
 
     @classmethod
     def from_client(cls, client: Any) -> "DaskExecutor":
@@ -87,6 +98,7 @@ class DaskExecutor(Executor):
 
         if not items:
             return
+        self._check_resources(resources)
         tag = uuid.uuid4().hex[:8]
         # The payload goes to each worker once, not once per task.
         payload = self.client.scatter(shared, broadcast=True, hash=False)
@@ -101,9 +113,21 @@ class DaskExecutor(Executor):
             self.client.cancel(futures)
             self.client.cancel([payload])
 
+    def _check_resources(self, resources: dict[str, float] | None) -> None:
+        """Tasks that need resources no worker offers would wait forever: say so instead."""
+        if not resources:
+            return
+        workers = self.client.scheduler_info(n_workers=-1).get("workers", {}).values()
+        if not any(all(w.get("resources", {}).get(k, 0) >= v for k, v in resources.items()) for w in workers):
+            wanted = " ".join(f"{k}={v:g}" for k, v in resources.items())
+            raise ExecutorError(f"no Dask worker at {self.address} offers the resources {wanted}: start one with "
+                                f"`dask worker {self.address} --resources \"{wanted}\"`, or drop the requirement")
+
     def close(self) -> None:
         if not self._owns_client:
             return
-        self.client.close()
-        if self.cluster is not None:
-            self.cluster.close()
+        try:
+            self.client.close()
+        finally:
+            if self.cluster is not None:
+                self.cluster.close()

@@ -157,3 +157,18 @@ def test_the_demo_sources_give_the_same_stages_on_both_executors(tmp_path, dask_
                           key=str) for o in (a, b)]
         assert reasons[0] == reasons[1], stage
     assert local["collect"].counts["in"] == 450 and len(local["collect"].parts) > 3
+
+
+def test_resources_no_worker_offers_fail_at_once_instead_of_waiting(tmp_path, dask_executor):
+    from pipeline.dedup.config import DedupConfig
+    from pipeline.dedup.stage import DedupStage
+    from tests.dedup.helpers import qa, stored_input
+
+    store = StageStore(tmp_path)
+    source = stored_input(store, [qa(f"question {i}?", f"answer {i}.") for i in range(10)])
+    config = DedupConfig.model_validate({"semantic": {"device": "cpu", "worker_resources": {"GPU": 1}}})
+    t0 = time.monotonic()
+    with pytest.raises(ExecutorError, match="GPU=1"):
+        run_stage(DedupStage("semantic", config, tmp_path / "cache"), source, store, dask_executor)
+    assert time.monotonic() - t0 < 30
+    assert not list(store.stages_dir.glob(".dedup_semantic-*"))  # the failed stage left nothing behind
