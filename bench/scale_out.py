@@ -132,17 +132,18 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 5_000_000])
     ap.add_argument("--repeat", type=int, default=1, help="runs per executor (alternated); medians are quoted")
     ap.add_argument("--workdir", type=Path, default=ROOT / "bench" / "out" / "scale_out")
+    ap.add_argument("--executors", nargs="+", default=["local", "dask"], choices=["local", "dask"])
     args = ap.parse_args()
     for n in args.sizes:
         d = args.workdir / f"n{n}"
         shutil.rmtree(d, ignore_errors=True)
         planted = build_input(n, d / "data")
         cfg = write_config(d, d / "data")
-        results: dict[str, list[dict]] = {"local": [], "dask": []}
+        results: dict[str, list[dict]] = {e: [] for e in args.executors}
         costs = {}
         load = []
         for _ in range(args.repeat):
-            for executor in ("local", "dask"):
+            for executor in args.executors:
                 shutil.rmtree(d / "run", ignore_errors=True)
                 load.append(psutil.getloadavg()[0])
                 results[executor].append(run_once(cfg, executor))
@@ -162,9 +163,11 @@ def main() -> None:
             for stage, c in costs[executor].items():
                 print(f"        {stage:<12} {c['wall']:7.1f} s  {c['parts']:3d} parts  shard work {c['parts_sum']:7.1f} s"
                       f"  in {c['in']:,}  kept {c['kept']:,}")
-        print(f"  dask / local wall: {med['dask'] / med['local']:.2f}")
-        print("  projection from the Dask run's per-part times:")
-        print("\n".join(projection(costs["dask"], [2, 4, 8, 16, 32])))
+        if len(med) == 2:
+            print(f"  dask / local wall: {med['dask'] / med['local']:.2f}")
+        last = args.executors[-1]
+        print(f"  projection from the {last} run's per-part times:")
+        print("\n".join(projection(costs[last], [2, 4, 8, 16, 32])))
 
 
 if __name__ == "__main__":
