@@ -106,11 +106,20 @@ class DaskExecutor(Executor):
                                       resources=resources or None)
                    for i, item in enumerate(items)]
         index = {f.key: i for i, f in enumerate(futures)}
+        results = as_completed(futures, with_results=True)
+        # Each result is released on its worker once read: held until the map ends, they would
+        # grow the workers' memory with the number of shards.
+        pending = {f.key: f for f in futures}
+        del futures
         try:
-            for fut, result in as_completed(futures, with_results=True):
-                yield index[fut.key], result
+            for fut, result in results:
+                pending.pop(fut.key, None)
+                i = index[fut.key]
+                fut.release()
+                yield i, result
         finally:
-            self.client.cancel(futures)
+            if pending:
+                self.client.cancel(list(pending.values()))
             self.client.cancel([payload])
 
     def _check_resources(self, resources: dict[str, float] | None) -> None:
