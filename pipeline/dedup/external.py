@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.dedup.config import DedupConfig
-from pipeline.dedup.levels import Level
+from pipeline.dedup.levels import Level, NearLevel
 
 Reject = tuple[str, str, str, float]  # reason, detail, duplicate_of, similarity
 
@@ -88,13 +88,23 @@ def _open_rows(mask: np.ndarray, rejects: dict[int, Reject]) -> np.ndarray:
     return rows[~np.isin(rows, list(rejects))] if rejects else rows
 
 
-def _cross(level: Level, feats: np.ndarray, rows: np.ndarray, other: np.ndarray, other_rows: np.ndarray
-           ) -> dict[int, tuple[int, float]]:
-    """Best match in `other` (restricted to other_rows) for each of `rows`, mapped back to full rows."""
+def _cross(level: Level, feats: Any, rows: np.ndarray, other: np.ndarray, other_rows: np.ndarray,
+           chunk_rows: int = 1 << 17) -> dict[int, tuple[int, float]]:
+    """Best match in `other` (restricted to other_rows) for each of `rows`, mapped back to full rows.
+
+    `rows` are compared a chunk at a time: the input's features may stay in the shards' files."""
     if len(rows) == 0 or len(other_rows) == 0:
         return {}
-    pairs, sims = level.cross(feats[rows], np.asarray(other[other_rows]))
-    if len(pairs) == 0:
-        return {}
-    pairs = np.stack([rows[pairs[:, 0]], other_rows[pairs[:, 1]]], axis=1)
-    return best_match(pairs, sims)
+    b = np.asarray(other[other_rows])
+    if isinstance(level, NearLevel):
+        indexed = level.index(b)
+        compare = lambda a: level.cross_indexed(a, indexed)  # noqa: E731  (b's band keys made once)
+    else:
+        compare = lambda a: level.cross(a, b)  # noqa: E731
+    found: dict[int, tuple[int, float]] = {}
+    for lo in range(0, len(rows), chunk_rows):
+        part = rows[lo: lo + chunk_rows]
+        pairs, sims = compare(np.asarray(feats[part]))
+        if len(pairs):
+            found.update(best_match(np.stack([part[pairs[:, 0]], other_rows[pairs[:, 1]]], axis=1), sims))
+    return found

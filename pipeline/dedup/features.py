@@ -1,5 +1,8 @@
-"""Dedup pass 1 on the workers: each shard's features (hashes, MinHash signatures, embeddings)
-and rank inputs; on the driver, the plan they make, the features stacked in one memory-mapped file."""
+"""Dedup pass 1 on the workers: each shard's features (hashes, MinHash signatures, embeddings),
+its bucket keys (exact, near: buckets.py) and rank inputs; on the driver, the plan they make.
+
+Features stay in the shards' files for the levels that bucket (read by row, sharded.py); the
+semantic level's neighbour search reads every embedding, so the driver stacks them."""
 
 from __future__ import annotations
 
@@ -7,13 +10,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
 from pipeline.atomic import save_npy_atomic
+from pipeline.dedup.buckets import BucketFile, salted, write_buckets
 from pipeline.dedup.clusters import Clusters
 from pipeline.dedup.config import DedupConfig
 from pipeline.dedup.keep import RankInputs
-from pipeline.dedup.levels import Level, make_level
-from pipeline.fingerprint import hash_json
+from pipeline.dedup.levels import cached_level
+from pipeline.dedup.sharded import ShardedFeatures, sharded
 from pipeline.parts import Shard
 from pipeline.similarity import GroupMerger, compared_text, content_key
 from pipeline.stage import ShardInput
@@ -23,11 +28,11 @@ Reject = tuple[str, str, str, float]  # reason, detail, duplicate_of, similarity
 
 @dataclass
 class Plan:
-    ids: list[str]
+    ids: pa.Array  # record id per row (Arrow strings: 5M as Python strings held ~0.5 GB)
     kinds: np.ndarray
     groups: np.ndarray  # group code per row
-    group_names: list[str]
-    features: np.ndarray
+    group_names: pa.Array  # group id per code
+    features: np.ndarray | ShardedFeatures
     rejects: dict[int, Reject] = field(default_factory=dict)  # row -> reason, detail, of, sim
     clusters: Clusters | None = None
     pairs: tuple[np.ndarray, np.ndarray] | None = None  # verified pairs and their similarities
@@ -35,14 +40,24 @@ class Plan:
     merger: GroupMerger = field(default_factory=GroupMerger)
     counters: dict[str, int] = field(default_factory=dict)
 
+    def id(self, row: int) -> str:
+        return self.ids[row].as_py()
+
+    def group(self, code: int) -> str:
+        return self.group_names[code].as_py()
+
 
 @dataclass
 class ShardFeatures:
-    ranks: RankInputs
-    kinds: list[str]
-    groups: list[str]
+    ranks: RankInputs  # compacted
+    kinds: pa.Array  # dictionary-encoded
+    groups: pa.Array
     features: str | None  # the .npy file of the shard's features (None: no records)
     counters: dict[str, int]
+    rows: int = 0
+    width: int = 0
+    dtype: str = "float32"
+    buckets: BucketFile | None = None  # its bucket keys by partition (levels that bucket)
 
 
 @dataclass(frozen=True)
@@ -53,18 +68,12 @@ class FeatureJob:
     columns: tuple[str, ...]
     batch_size: int
     work_dir: str
-
-
-# One level object per worker process and settings: a semantic level holds its model.
-_levels: dict[str, Level] = {}
+    partitions: int = 0  # key partitions of the bucket shuffle; 0: the level does not bucket
 
 
 def shard_features(job: FeatureJob, shard: Shard) -> ShardFeatures:
-    """Pass 1 on a worker: the features and rank inputs of one shard's records."""
-    key = hash_json([job.level, job.config, job.cache_dir])
-    level = _levels.get(key)
-    if level is None:
-        level = _levels[key] = make_level(job.level, job.config, Path(job.cache_dir) if job.cache_dir else None)
+    """Pass 1 on a worker: the features, bucket keys and rank inputs of one shard's records."""
+    level = cached_level(job.level, job.config, job.cache_dir)
     before = level.counters()
     config = job.config
     ranks, kinds, groups, feats = RankInputs(config.quality_column), [], [], []
@@ -80,44 +89,57 @@ def shard_features(job: FeatureJob, shard: Shard) -> ShardFeatures:
         groups += [r["group_id"] for r in rows]
     after = level.counters()
     counters = {k: v - before.get(k, 0) for k, v in after.items()}
-    path = None
-    if feats:
-        # Written beside the stage, not returned: the driver memory-maps every shard's rows.
-        path = save_npy_atomic(Path(job.work_dir) / f"features-{shard.part}.npy", np.concatenate(feats),
-                               make_parents=False)
-    return ShardFeatures(ranks, kinds, groups, None if path is None else str(path), counters)
+    kinds_arr, groups_arr = pa.array(kinds, pa.string()).dictionary_encode(), pa.array(groups, pa.string())
+    if not feats:
+        return ShardFeatures(ranks.compact(), kinds_arr, groups_arr, None, counters)
+    # Written beside the stage, not returned: workers and driver read them by row.
+    stacked = np.concatenate(feats)
+    path = save_npy_atomic(Path(job.work_dir) / f"features-{shard.part}.npy", stacked, make_parents=False)
+    buckets = None
+    if job.partitions:
+        keys = salted(level.bucket_keys(stacked), kinds)
+        buckets = write_buckets(Path(job.work_dir) / f"buckets-{shard.part}.npy", keys, shard.row_offset,
+                                job.partitions)
+    return ShardFeatures(ranks.compact(), kinds_arr, groups_arr, str(path), counters, len(stacked), stacked.shape[1],
+                         stacked.dtype.str, buckets)
 
 
-def factorize(values: list[str]) -> tuple[np.ndarray, list[str]]:
-    import pandas as pd
-
-    codes, names = pd.factorize(pd.Series(values, dtype=object))
-    return codes.astype(np.int64), list(names)
+def factorize(values: pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """A code per value (in order of first appearance) and the distinct values."""
+    encoded = values.dictionary_encode()
+    return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), encoded.dictionary
 
 
 def merge_ranks(parts: list[RankInputs], quality_column: str | None) -> RankInputs:
-    out = RankInputs(quality_column)
-    for p in parts:
-        out.ids += p.ids
-        out.annotated += p.annotated
-        out.quality += p.quality
-        out.length += p.length
-    return out
+    return RankInputs.concat(parts, quality_column)
 
 
-def merge_features(shards: list[ShardFeatures]) -> Plan:
+def merge_features(shards: list[ShardFeatures], stack: bool) -> Plan:
     """The shards' features in input order: row i of the plan is record i of the input. The
-    workers wrote them to files; the driver reads them into one array (candidate search reads
-    every row: a memory map was paged in and out, 100% system time at 5M records)."""
-    ids = [i for s in shards for i in s.ranks.ids]
-    kinds = [k for s in shards for k in s.kinds]
-    codes, group_names = factorize([g for s in shards for g in s.groups])
+    workers wrote them to files; with `stack` the driver reads them into one array (semantic
+    search reads every row: a memory map was paged in and out, 100% system time at 5M records),
+    otherwise they stay in the files."""
+    ids = pa.concat_arrays([s.ranks.ids for s in shards]) if shards else pa.array([], pa.string())
+    kinds = np.concatenate([np.zeros(0, object), *[_objects(s.kinds) for s in shards]])
+    codes, group_names = factorize(pa.concat_arrays([s.groups for s in shards]) if shards
+                                   else pa.array([], pa.string()))
     counters: dict[str, int] = {}
     for s in shards:
         for k, v in s.counters.items():
             counters[k] = counters.get(k, 0) + v
-    return Plan(ids, np.asarray(kinds, dtype=object), codes, group_names,
-                _stack([s.features for s in shards if s.features]), counters=counters)
+    if stack:
+        features: np.ndarray | ShardedFeatures = _stack([s.features for s in shards if s.features])
+    else:
+        width = next((s.width for s in shards if s.rows), 1)
+        dtype = next((s.dtype for s in shards if s.rows), "float32")
+        features = sharded([s.features for s in shards], [s.rows for s in shards], width, dtype)
+    return Plan(ids, kinds, codes, group_names, features, counters=counters)
+
+
+def _objects(encoded: pa.DictionaryArray) -> np.ndarray:
+    """An object array of the values, sharing one string object per distinct value."""
+    names = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+    return names[encoded.indices.to_numpy(zero_copy_only=False)]
 
 
 def _stack(files: list[str]) -> np.ndarray:

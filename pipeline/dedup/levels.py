@@ -18,6 +18,7 @@ import numpy as np
 
 from pipeline.dedup.clusters import Membership
 from pipeline.dedup.config import DedupConfig
+from pipeline.fingerprint import hash_json
 
 Pairs = tuple[np.ndarray, np.ndarray]  # (m, 2) int64 rows, (m,) float similarities
 
@@ -59,6 +60,15 @@ class Level(ABC):
     def borderline(self) -> Pairs:
         """Pairs just below the threshold found by the last `pairs` call (kept for human review)."""
         return _empty_pairs()
+
+    def bucket_keys(self, feats: np.ndarray) -> np.ndarray | None:
+        """(n, k) uint64 keys: rows that share one are candidates (buckets.py shuffles them to the
+        workers); EMPTY_KEY for rows without content. None: the level searches on the driver."""
+        return None
+
+    def verify(self, feats: Any, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Candidates at or above the threshold and their similarities, then the near misses."""
+        raise NotImplementedError(f"the {self.name} level does not bucket")
 
     def counters(self) -> dict[str, int]:
         return {}
@@ -117,6 +127,16 @@ class ExactLevel(Level):
                     edges.append((copy_of, m))
         pairs = np.sort(np.array(edges, dtype=np.int64).reshape(-1, 2), axis=1)
         return pairs, np.ones(len(pairs), dtype=np.float32)
+
+    def bucket_keys(self, feats):
+        from pipeline.similarity.lsh import EMPTY_KEY
+        from pipeline.similarity.minhash import mix64
+
+        halves = np.ascontiguousarray(feats).view(np.uint64).reshape(len(feats), 2)
+        keys = mix64(halves[:, 0] ^ mix64(halves[:, 1].copy()))
+        keys[keys == EMPTY_KEY] = np.uint64(1)
+        keys[~self.valid(feats)] = EMPTY_KEY
+        return keys.reshape(-1, 1)
 
     def cross(self, a, b):
         va, vb = self.valid(a), self.valid(b)
@@ -178,6 +198,19 @@ class NearLevel(Level):
         for k, v in (("near:candidate_pairs", len(cand)), ("near:verified_pairs", int((sims >= t).sum()))):
             self._counters[k] = self._counters.get(k, 0) + v
         return cand[sims >= t], sims[sims >= t]
+
+    def bucket_keys(self, feats):
+        from pipeline.similarity.lsh import band_keys
+
+        return band_keys(feats, self.bands, self.rows)
+
+    def verify(self, feats, cand):
+        from pipeline.similarity.lsh import estimated_jaccard
+
+        sims = estimated_jaccard(feats, feats, cand, chunk=1 << 24)
+        t = self.config.threshold
+        ok, near = sims >= t, (sims < t) & (sims >= t - self.margin)
+        return cand[ok], sims[ok], cand[near], sims[near]
 
     def cross(self, a, b):
         return self.cross_indexed(a, self.index(b))
@@ -284,3 +317,20 @@ def make_level(name: str, config: DedupConfig, cache_dir: Path | None = None,
     if name == "semantic":
         return SemanticLevel(config, cache_dir, progress)
     raise ValueError(f"unknown dedup level {name!r}")
+
+
+# One level object per worker process and settings: a semantic level holds its model.
+_levels: dict[str, Level] = {}
+
+
+def cached_level(name: str, config: DedupConfig, cache_dir: str | None) -> Level:
+    key = hash_json([name, config, cache_dir])
+    level = _levels.get(key)
+    if level is None:
+        level = _levels[key] = make_level(name, config, Path(cache_dir) if cache_dir else None)
+    return level
+
+
+def release_levels() -> None:
+    """Drop the cached levels (a semantic level's model) once a stage is done with them."""
+    _levels.clear()

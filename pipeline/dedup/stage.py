@@ -2,11 +2,13 @@
 
 Three passes, because whether a record is kept depends on records after it:
   pass 1 (plan): every shard's features on the workers (hashes, MinHash signatures, embeddings,
-      the latter on whatever device a worker has), written to the stage's scratch folder and
-      memory-mapped by the driver (features.py); then, on the driver, which needs the whole
-      picture: copies of reference-set records (decontamination) and of earlier datasets
-      (`against`) dropped, the rest paired within each record kind, the pairs clustered and
-      each cluster's keeper chosen (decisions.py, clusters.py);
+      the latter on whatever device a worker has), written to the stage's scratch folder with
+      each shard's bucket keys (features.py); copies of reference-set records (decontamination)
+      and of earlier datasets (`against`) dropped; for exact and near, one task per bucket key
+      partition pairs the records that share a key and verifies the pairs (buckets.py); the
+      semantic level searches its neighbours on the driver; then, on the driver, which needs
+      the whole picture: the pairs clustered and each cluster's keeper chosen (decisions.py,
+      clusters.py);
   pass 2 (shards): each shard re-read on a worker (with its own rows' decisions only) and
       written as a part: kept records, with the groups of every cluster joined so the split
       keeps a cluster together, and rejected ones naming what they duplicate;
@@ -26,14 +28,16 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from pipeline.dedup.buckets import PairJob, join_partitions, partition_pairs, partitions_for
 from pipeline.dedup.clusters import Membership
 from pipeline.dedup.config import DedupConfig
 from pipeline.dedup.decisions import cluster_internal, write_decisions
 from pipeline.dedup.external import External, external_fingerprints, match_external
-from pipeline.dedup.features import FeatureJob, Plan, Reject, factorize, merge_features, merge_ranks, shard_features
+from pipeline.dedup.features import (FeatureJob, Plan, Reject, factorize, merge_features, merge_ranks,
+                                     shard_features)
 from pipeline.dedup.index import write_index
 from pipeline.dedup.keep import keep_ranks, rank_columns
-from pipeline.dedup.levels import make_level
+from pipeline.dedup.levels import make_level, release_levels
 from pipeline.fingerprint import hash_json
 from pipeline.parts import BatchResult, Shard
 from pipeline.records import operation
@@ -91,27 +95,44 @@ class DedupStage(Stage):
         columns = tuple(c for c in dict.fromkeys(("id", "kind", "group_id", *_CONTENT,
                                                   *rank_columns(config.quality_column))) if c in names)
         passes.work_dir.mkdir(parents=True, exist_ok=True)
-        job = FeatureJob(self.level, config, self.cache_dir, columns, passes.batch_size, str(passes.work_dir))
+        level = make_level(self.level, config, Path(self.cache_dir) if self.cache_dir else None)
+        partitions = self._partitions(level, source)
+        job = FeatureJob(self.level, config, self.cache_dir, columns, passes.batch_size, str(passes.work_dir),
+                         partitions)
         # Embeddings go to the workers that offer the configured resources (a GPU), if any.
         resources = config.semantic.worker_resources if self.level == "semantic" else {}
         t0 = time.perf_counter()
         shards = passes.map(shard_features, source.shards(), job, resources=resources)
         t1 = time.perf_counter()
-        level = make_level(self.level, config, Path(self.cache_dir) if self.cache_dir else None)
-        self._plan = plan = merge_features(shards)
-        t2 = time.perf_counter()
+        self._plan = plan = merge_features(shards, stack=not partitions)
         external: External = match_external(level, plan.features, plan.kinds, config)
         plan.rejects.update(external.rejects)
         plan.counters.update(external.counters)
+        found = None
+        t2 = time.perf_counter()
+        if partitions:
+            excluded = np.sort(np.fromiter(plan.rejects, dtype=np.int64, count=len(plan.rejects)))
+            pair_job = PairJob(self.level, config, tuple(s.buckets for s in shards if s.buckets is not None),
+                               plan.features, excluded)
+            found = join_partitions(passes.map(partition_pairs, range(partitions), pair_job), len(plan.ids))
+        t3 = time.perf_counter()
         id_codes, _ = factorize(plan.ids)
         members = Membership(plan.groups, id_codes, config.compare_within_group)
         ranks = keep_ranks(merge_ranks([s.ranks for s in shards], config.quality_column), config.keep)
-        plan.clusters = cluster_internal(level, plan, members, ranks, config, set(plan.rejects))
-        log.info("%s plan: features %.1f s (workers), merged %.1f s, pairs and clusters %.1f s (driver)",
-                 self.name, t1 - t0, t2 - t1, time.perf_counter() - t2)
+        plan.clusters = cluster_internal(level, plan, members, ranks, config, set(plan.rejects), found)
+        log.info("%s plan: features %.1f s (workers), references %.1f s, %d bucket partition(s) %.1f s (workers),"
+                 " pairs and clusters %.1f s (driver)", self.name, t1 - t0, t2 - t1, partitions, t3 - t2,
+                 time.perf_counter() - t3)
         for k, v in level.counters().items():
             plan.counters[k] = plan.counters.get(k, 0) + v
         return Decisions(plan.merger)
+
+    def _partitions(self, level: Any, source: Any) -> int:
+        """Key partitions for the bucket shuffle (0: the level searches on the driver)."""
+        if self.level == "semantic":
+            return 0
+        keys_per_row = 1 if self.level == "exact" else level.bands
+        return partitions_for(keys_per_row * sum(s.rows for s in source.shards()))
 
     def shards(self, source: Any, plan: Decisions) -> list[Shard]:
         """The input's parts, each carrying the rejects of its own rows (numbered within the shard)."""
@@ -159,8 +180,9 @@ class DedupStage(Stage):
         write_decisions(out_dir, level, full, self.config.drop)
         kept_rows = np.setdiff1d(np.arange(len(full.ids), dtype=np.int64),
                                  np.fromiter(full.rejects, dtype=np.int64, count=len(full.rejects)))
-        write_index(out_dir, level.name, level.params(), [full.ids[i] for i in kept_rows],
-                    full.kinds[kept_rows].tolist(), [full.group_names[full.groups[i]] for i in kept_rows],
-                    full.features, kept_rows)
+        take = pa.array(kept_rows, pa.int64())
+        write_index(out_dir, level.name, level.params(), full.ids.take(take), full.kinds[kept_rows].tolist(),
+                    full.group_names.take(pa.array(full.groups[kept_rows], pa.int64())), full.features, kept_rows)
         self._plan = None
+        release_levels()
         return dict(full.counters)

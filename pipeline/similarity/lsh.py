@@ -115,7 +115,7 @@ def _runs(sorted_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return sorted_keys[start], start, np.diff(np.r_[start, len(sorted_keys)])
 
 
-def _window_pairs(sorted_keys: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+def window_pairs(sorted_keys: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
     """Positions (p, q), p < q, of equal keys with q - p <= window: every pair of a bucket of
     at most window + 1 rows, a sliding window in a larger bucket."""
     _, start, length = _runs(sorted_keys)
@@ -147,7 +147,7 @@ def candidate_pairs(keys: np.ndarray, max_bucket: int = 64, valid: np.ndarray | 
     found = np.zeros(0, np.int64)
     for band in range(keys.shape[1]):
         rows, sorted_keys = _sorted_band(keys, band, valid)
-        p, q = _window_pairs(sorted_keys, max_bucket)
+        p, q = window_pairs(sorted_keys, max_bucket)
         found = _union(found, rows[p] * n + rows[q])  # stable sort: rows[p] < rows[q]
     return _decode(found, n)
 

@@ -1,0 +1,172 @@
+"""Candidate search shuffled by bucket key, for the levels that bucket (exact and near).
+
+The datatrove/NeMo Curator shape, on the executor's workers:
+  1. per shard (pass 1, with the features): each record's bucket keys (the content hash; each
+     LSH band's key), salted with the band and the record kind so that records of different
+     kinds never meet, are written to one file sorted by key partition (`key % partitions`);
+  2. per key partition: every shard's slice for it is read, equal keys are buckets, and a
+     bucket's rows are paired (all pairs up to `max_bucket` rows, a sliding window beyond);
+     the candidates are verified against the shards' features and only verified pairs (and
+     near misses, for review) come back;
+  3. on the driver: the pairs of every partition joined (a pair that shares keys in two bands
+     may come from two partitions), clustered and decided (decisions.py).
+
+A task's memory is bounded by its partition, not by the input: the number of partitions
+grows with the number of keys (`ENTRIES_PER_PARTITION`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.dedup.levels import cached_level
+from pipeline.dedup.sharded import ShardedFeatures
+from pipeline.similarity.lsh import EMPTY_KEY, window_pairs
+from pipeline.similarity.minhash import mix64
+
+# 4M (key, row) entries: 64 MB read by a partition task, a few hundred MB at its peak.
+ENTRIES_PER_PARTITION = 4 << 20
+
+
+def partitions_for(entries: int) -> int:
+    return max(1, math.ceil(entries / ENTRIES_PER_PARTITION))
+
+
+def kind_salt(kind: str) -> np.uint64:
+    """A stable 64-bit salt per record kind (the same in every process, unlike hash())."""
+    return np.uint64(int.from_bytes(hashlib.blake2b(kind.encode(), digest_size=8).digest(), "little"))
+
+
+def salted(keys: np.ndarray, kinds: list[str]) -> np.ndarray:
+    """(n, k) keys mixed with their column (band) and the row's kind; EMPTY_KEY entries stay empty."""
+    keys = np.asarray(keys, dtype=np.uint64)
+    salts = {k: kind_salt(k) for k in set(kinds)}
+    row_salt = np.array([salts[k] for k in kinds], dtype=np.uint64).reshape(-1, 1)
+    band = (np.arange(keys.shape[1], dtype=np.uint64) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
+    out = mix64(keys ^ row_salt ^ band)
+    out[out == EMPTY_KEY] = np.uint64(1)
+    out[keys == EMPTY_KEY] = EMPTY_KEY
+    return out
+
+
+@dataclass(frozen=True)
+class BucketFile:
+    path: str
+    offsets: tuple[int, ...]  # entries of partition p are [offsets[p], offsets[p + 1])
+
+
+def write_buckets(path: Path, keys: np.ndarray, first_row: int, partitions: int) -> BucketFile:
+    """One shard's (key, row) entries, grouped by partition, in one file."""
+    from pipeline.atomic import save_npy_atomic
+
+    n, k = keys.shape
+    rows = np.repeat(np.arange(first_row, first_row + n, dtype=np.uint64), k)
+    flat = keys.ravel()
+    ok = flat != EMPTY_KEY
+    flat, rows = flat[ok], rows[ok]
+    part = flat % np.uint64(partitions)
+    order = np.argsort(part, kind="stable")
+    entries = np.stack([flat[order], rows[order]], axis=1)
+    offsets = np.r_[0, np.cumsum(np.bincount(part.astype(np.int64), minlength=partitions))]
+    save_npy_atomic(path, entries, make_parents=False)
+    return BucketFile(str(path), tuple(int(o) for o in offsets))
+
+
+def read_partition(files: list[BucketFile], p: int) -> tuple[np.ndarray, np.ndarray]:
+    """Keys and rows of partition p from every shard's file."""
+    keys, rows = [], []
+    for f in files:
+        lo, hi = f.offsets[p], f.offsets[p + 1]
+        if hi > lo:
+            mm = np.load(f.path, mmap_mode="r")
+            block = np.array(mm[lo:hi])
+            del mm
+            keys.append(block[:, 0])
+            rows.append(block[:, 1].astype(np.int64))
+    if not keys:
+        return np.zeros(0, np.uint64), np.zeros(0, np.int64)
+    return np.concatenate(keys), np.concatenate(rows)
+
+
+def partition_candidates(keys: np.ndarray, rows: np.ndarray, n: int, max_bucket: int) -> np.ndarray:
+    """(m, 2) distinct row pairs i < j sharing a key: all pairs of a bucket of up to max_bucket + 1
+    rows, each row with the next max_bucket rows of a larger one."""
+    order = np.lexsort((rows, keys))  # by key, then row: a bucket's rows in input order
+    keys, rows = keys[order], rows[order]
+    p, q = window_pairs(keys, max_bucket)
+    a, b = rows[p], rows[q]
+    distinct = a != b  # one record can share a key with itself across bands
+    codes = np.unique(a[distinct] * np.int64(n) + b[distinct])
+    return np.stack([codes // n, codes % n], axis=1) if len(codes) else np.zeros((0, 2), np.int64)
+
+
+@dataclass(frozen=True)
+class PairJob:
+    """What every partition task needs: where the keys and the features are, and what to skip."""
+
+    level: str
+    config: object  # DedupConfig
+    files: tuple[BucketFile, ...]
+    features: ShardedFeatures
+    excluded: np.ndarray  # sorted rows already rejected (reference sets, earlier datasets)
+
+
+@dataclass
+class PartitionPairs:
+    pairs: np.ndarray
+    sims: np.ndarray
+    near_pairs: np.ndarray  # just below the threshold, for review
+    near_sims: np.ndarray
+    candidates: int
+
+
+def partition_pairs(job: PairJob, partition: int) -> PartitionPairs:
+    """Pass 1b on a worker: one partition's candidates, verified."""
+    level = cached_level(job.level, job.config, None)
+    keys, rows = read_partition(list(job.files), partition)
+    if len(job.excluded):
+        keep = ~np.isin(rows, job.excluded)
+        keys, rows = keys[keep], rows[keep]
+    if job.level == "exact":
+        return _equal_content(job.features, keys, rows)
+    cand = partition_candidates(keys, rows, len(job.features), job.config.near.max_bucket)
+    del keys, rows
+    pairs, sims, near_pairs, near_sims = level.verify(job.features, cand)
+    return PartitionPairs(pairs, sims, near_pairs, near_sims, len(cand))
+
+
+def _equal_content(features: ShardedFeatures, keys: np.ndarray, rows: np.ndarray) -> PartitionPairs:
+    """Exact level: the rows whose full content hash another row shares, as a chain per class of
+    equal content (the driver links each class by the group rules, decisions.py). A 64-bit key
+    is only where to look: classes are formed on the full hash of the rows that share a key."""
+    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    shared = np.unique(rows[counts[inverse] > 1])
+    if len(shared) < 2:
+        empty = np.zeros((0, 2), np.int64)
+        return PartitionPairs(empty, np.zeros(0, np.float32), empty, np.zeros(0, np.float32), len(shared))
+    content = np.ascontiguousarray(features.take(shared)).view("V16").ravel()
+    _, cls = np.unique(content, return_inverse=True)
+    order = np.lexsort((shared, cls))
+    cls, ordered = cls[order], shared[order]
+    same = cls[1:] == cls[:-1]
+    pairs = np.stack([ordered[:-1][same], ordered[1:][same]], axis=1)
+    empty = np.zeros((0, 2), np.int64)
+    return PartitionPairs(pairs, np.ones(len(pairs), np.float32), empty, np.zeros(0, np.float32), len(shared))
+
+
+def join_partitions(results: list[PartitionPairs], n: int) -> PartitionPairs:
+    """Every partition's pairs, each pair once, in row order."""
+    def distinct(pairs: list[np.ndarray], sims: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        p = np.concatenate([np.zeros((0, 2), np.int64), *pairs])
+        s = np.concatenate([np.zeros(0, np.float32), *sims])
+        codes, first = np.unique(p[:, 0] * np.int64(n) + p[:, 1], return_index=True)
+        return np.stack([codes // n, codes % n], axis=1) if len(codes) else p[:0], s[first]
+
+    pairs, sims = distinct([r.pairs for r in results], [r.sims for r in results])
+    near_pairs, near_sims = distinct([r.near_pairs for r in results], [r.near_sims for r in results])
+    return PartitionPairs(pairs, sims, near_pairs, near_sims, sum(r.candidates for r in results))

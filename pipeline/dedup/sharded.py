@@ -1,0 +1,72 @@
+"""A level's features as the workers wrote them: one .npy file per shard, read by row on demand.
+
+Near and exact dedup never stack every shard's features in one process: candidate search runs
+on bucket partitions (buckets.py), and what the driver still needs (the similarity of a dropped
+record to its keeper, the kept records' features for the index, matches with reference sets)
+is gathered from these files a block of rows at a time.
+
+The files are opened for each gather and closed after it: a memory map left open keeps every
+page it ever touched counted in the process's resident memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ShardedFeatures:
+    files: tuple[str, ...]  # one .npy per shard, in input order
+    starts: tuple[int, ...]  # the first row of each file; rows of the input are numbered across files
+    rows: int
+    width: int
+    dtype: str
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.rows, self.width
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def __getitem__(self, rows) -> np.ndarray:
+        if isinstance(rows, slice):
+            return self.take(np.arange(self.rows)[rows])
+        return self.take(np.asarray(rows, dtype=np.int64))
+
+    def take(self, rows: np.ndarray) -> np.ndarray:
+        """The features of `rows` (any order, repeats allowed), reading each file once."""
+        rows = np.asarray(rows, dtype=np.int64).ravel()
+        out = np.empty((len(rows), self.width), dtype=self.dtype)
+        if len(rows) == 0:
+            return out
+        if rows.min() < 0 or rows.max() >= self.rows:
+            raise IndexError(f"rows outside 0..{self.rows - 1}")
+        order = np.argsort(rows, kind="stable")
+        wanted = rows[order]
+        bounds = np.searchsorted(wanted, np.asarray(self.starts[1:] + (self.rows,)), side="left")
+        lo = 0
+        for f, start, hi in zip(self.files, self.starts, bounds.tolist()):
+            if hi > lo:
+                mm = np.load(f, mmap_mode="r")
+                out[order[lo:hi]] = mm[wanted[lo:hi] - start]
+                del mm
+            lo = hi
+        return out
+
+    def blocks(self, block_rows: int = 1 << 16):
+        """(first row, features) for consecutive blocks of rows, in order."""
+        for f, start in zip(self.files, self.starts):
+            mm = np.load(f, mmap_mode="r")
+            for lo in range(0, len(mm), block_rows):
+                yield start + lo, np.array(mm[lo: lo + block_rows])
+            del mm
+
+
+def sharded(files: list[str | None], counts: list[int], width: int, dtype: str) -> ShardedFeatures:
+    """The shards' files in input order (a shard without records has no file)."""
+    kept = [(f, c) for f, c in zip(files, counts) if f is not None and c > 0]
+    starts = np.cumsum([0] + [c for _, c in kept])[:-1].tolist()
+    return ShardedFeatures(tuple(f for f, _ in kept), tuple(starts), int(sum(counts)), width, dtype)
