@@ -50,3 +50,4 @@ class ReferenceSource(Strict):
         placeholders = {f: "-" for f in REQUIRED_FIELDS[self.kind] if f not in compared}
         return SourceConfig(name=self.name, kind=self.kind, format=self.format, path=self.path,
                             fields=self.fields, constants=placeholders, keep_extra=False)
+

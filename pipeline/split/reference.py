@@ -1,6 +1,6 @@
 """Held-out reference sets: finding input records that copy or nearly copy a benchmark record.
 
-A reference set is read with the collection readers and mapper, then indexed twice: by
+A reference set is read as dedup reads one (pipeline.reference_records), then indexed twice: by
 content hash for exact copies, and by word 5-gram shingles for near copies. The near index is
 an inverted index with prefix filtering (Chaudhuri et al. 2006; Bayardo et al. 2007): order
 every shingle set by shingle rarity; two sets with Jaccard >= t always share one of the first
@@ -15,11 +15,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from pipeline.collect import read_source
-from pipeline.collect.base import RawReject, RawRow
-from pipeline.collect.mapping import FieldMapper
-from pipeline.split.config import ReferenceSet
+from pipeline.reference_records import read_reference
 from pipeline.similarity.content import compared_text, content_key, jaccard, shingles
+from pipeline.split.config import ReferenceSet
 
 
 @dataclass(frozen=True)
@@ -42,22 +40,15 @@ class ReferenceIndex:
         self._postings: dict[int, list[int]] = {}  # rank -> reference records with it in their prefix
 
     def load(self) -> "ReferenceIndex":
-        source = self.ref.source_config(self.fields)
-        mapper = FieldMapper(source)
-        for item in read_source(source):
-            mapped = mapper.map(item) if isinstance(item, RawRow) else item
-            text = None if isinstance(mapped, RawReject) else compared_text(mapped, self.fields)
-            if text is None:
-                self.unreadable += 1  # counted in the manifest; a benchmark row we cannot read protects nothing
-                continue
-            self._add(text, mapped["origin"])
-        if not self.origins:
-            raise ValueError(f"reference set {self.ref.name!r} ({self.ref.path}) has no readable records")
+        records = read_reference(self.ref, self.fields)
+        self.unreadable = records.unreadable
+        for text, key, origin in zip(records.texts, records.keys, records.origins):
+            self._add(text, key, origin)
         self._index_prefixes()
         return self
 
-    def _add(self, text: str, origin: str) -> None:
-        self.exact.setdefault(content_key(self.ref.kind, text), origin)
+    def _add(self, text: str, key: bytes, origin: str) -> None:
+        self.exact.setdefault(key, origin)
         self.sets.append(shingles(text))
         self.origins.append(origin)
 
