@@ -91,7 +91,8 @@ def read_python_file(path: Path, root: Path, source: SourceConfig) -> ReaderOutp
         )
 
 
-def read_code_tree(path: Path, source: SourceConfig) -> ReaderOutput:
+def read_code_tree(path: Path, source: SourceConfig, files: list[Path] | None = None) -> ReaderOutput:
+    """Every function under `path` (or in `files` of it: a shard)."""
     root = path if path.is_dir() else path.parent
-    for file in expand_paths(str(path), (".py",), source.exclude):
+    for file in files if files is not None else expand_paths(str(path), (".py",), source.exclude):
         yield from read_python_file(file, root, source)

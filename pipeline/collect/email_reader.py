@@ -78,9 +78,10 @@ def _row(raw: bytes, origin: str, label: str | None) -> RawRow | RawReject:
     return RawRow(row, origin, len(raw))
 
 
-def read_email(path: Path, source: SourceConfig) -> ReaderOutput:
+def read_email(path: Path, source: SourceConfig, files: list[Path] | None = None) -> ReaderOutput:
+    """Every message under `path` (or in `files` of it: a shard)."""
     root = path if path.is_dir() else path.parent
-    for file in expand_paths(str(path), (), source.exclude):
+    for file in files if files is not None else expand_paths(str(path), (), source.exclude):
         label = file.parent.name if source.label_from_dir and file.parent != root.parent else None
         if file.stat().st_size == 0:
             yield RawReject("empty_file", "the file is empty", str(file))

@@ -36,6 +36,17 @@ _PER_FILE = {
 }
 
 
+# The file-based formats besides the per-file readers, and the files they read.
+_FOLDER_EXTENSIONS = {"code_tree": (".py",), "email": ()}
+
+
+def file_extensions(fmt: str) -> tuple[str, ...] | None:
+    """The extensions a file-based format reads (() for any file); None for a dataset (hf_*)."""
+    if fmt in _PER_FILE:
+        return _PER_FILE[fmt][1]
+    return _FOLDER_EXTENSIONS.get(fmt)
+
+
 def read_source(source: SourceConfig, files: list[Path] | None = None) -> ReaderOutput:
     """Every raw item of one source (or of `files` of it), in a stable order."""
     if source.format in _PER_FILE:
@@ -47,9 +58,9 @@ def read_source(source: SourceConfig, files: list[Path] | None = None) -> Reader
     elif source.format == "hf_hub":
         yield from read_hf_hub(source)
     elif source.format == "code_tree":
-        yield from read_code_tree(Path(source.path), source)
+        yield from read_code_tree(Path(source.path), source, files)
     elif source.format == "email":
-        yield from read_email(Path(source.path), source)
+        yield from read_email(Path(source.path), source, files)
     else:  # the config's Literal makes this unreachable
         raise ValueError(f"unknown format {source.format}")
 
@@ -61,8 +72,7 @@ def source_fingerprint(source: SourceConfig) -> str:
     if source.format == "hf_disk":
         files = [f for f in Path(source.path).rglob("*") if f.is_file()]
     else:
-        extensions = _PER_FILE.get(source.format, (None, (".py",) if source.format == "code_tree" else ()))[1]
-        files = expand_paths(source.path, extensions, source.exclude)
+        files = expand_paths(source.path, file_extensions(source.format) or (), source.exclude)
     return hash_json({"config": source, "files": hash_file_stats(files)})
 
 
@@ -119,16 +129,18 @@ class CollectStage(Stage):
         return self.config.collect.part_rows
 
     def shards(self, source: Any, plan: Any) -> list[Shard]:
-        """Each source's files grouped into shards of about `shard_mb`, in order."""
+        """Each source's files grouped into shards of about `shard_mb`, in order. A dataset (hf_*)
+        or a source with a `limit` (its first N records, read in order) is one shard."""
         units: list[tuple[int, tuple[str, ...] | None]] = []
         limit = int(self.config.collect.shard_mb * 1e6)
         for k, src in enumerate(self.config.sources):
-            if src.format not in _PER_FILE or src.limit is not None:
+            extensions = file_extensions(src.format)
+            if extensions is None or src.limit is not None:
                 units.append((k, None))
                 continue
             group: list[str] = []
             size = 0
-            for f in expand_paths(src.path, _PER_FILE[src.format][1], src.exclude):
+            for f in expand_paths(src.path, extensions, src.exclude):
                 if group and size + f.stat().st_size > limit:
                     units.append((k, tuple(group)))
                     group, size = [], 0

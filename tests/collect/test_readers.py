@@ -161,3 +161,34 @@ def test_email_files_and_mbox_with_labels_from_folders(tmp_path, run_collect):
     assert kept == {"WIN NOW\n\nClaim your prize today": "spam", "Meeting\n\nSee you at ten.": "ham",
                     "Lunch\n\nSandwiches at noon.": "ham", "Notes\n\nMinutes attached.": "ham"}
     assert sorted(reasons_by_origin(out).values()) == ["bad_email", "empty_file"]
+
+
+def test_folder_formats_shard_by_files_and_read_the_same_records(tmp_path):
+    """E-mail folders and code trees are split into shards of files, like per-file formats; the
+    records, their order and the rejects are those of one shard."""
+    from pipeline.collect import CollectStage
+    from pipeline.collect.config import CollectConfig, SourceConfig
+    from pipeline.engine import run_stage
+    from pipeline.store import StageStore
+
+    for i in range(12):
+        label = "spam" if i % 3 == 0 else "ham"
+        (tmp_path / "mail" / label).mkdir(parents=True, exist_ok=True)
+        (tmp_path / "mail" / label / f"{i:02d}.eml").write_bytes(_email(f"Subject {i}", f"Body number {i}."))
+    (tmp_path / "mail" / "ham" / "empty.eml").write_bytes(b"")
+    (tmp_path / "code").mkdir()
+    for i in range(6):
+        (tmp_path / "code" / f"m{i}.py").write_text(f'def f{i}(x):\n    """Add {i}."""\n    return x + {i}\n')
+    (tmp_path / "code" / "broken.py").write_text("def f(:\n")
+    sources = [SourceConfig(name="mail", kind="classification", format="email", path=str(tmp_path / "mail"),
+                            label_from_dir=True),
+               SourceConfig(name="code", kind="code", format="code_tree", path=str(tmp_path / "code"))]
+    outs = {}
+    for name, mb in (("one", 64.0), ("many", 1e-9)):
+        outs[name] = run_stage(CollectStage(sources, CollectConfig(shard_mb=mb)), None,
+                               StageStore(tmp_path / name), batch_size=4)
+    assert len(outs["one"].parts) == 2 and len(outs["many"].parts) == 20  # one shard per file
+    for read in (lambda o: o.read_kept(["id", "text", "code", "label"]).to_pylist(),
+                 lambda o: o.read_rejected(["reason", "origin"]).to_pylist()):
+        assert read(outs["many"]) == read(outs["one"])
+    assert outs["many"].counts == outs["one"].counts and outs["one"].counts["kept"] == 18
