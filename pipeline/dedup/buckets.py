@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.dedup.levels import cached_level
-from pipeline.dedup.sharded import ShardedFeatures
+from pipeline.dedup.sharded import ShardedFeatures, ShardedSets
 from pipeline.similarity.lsh import EMPTY_KEY, window_pairs
 from pipeline.similarity.minhash import mix64
 
@@ -114,14 +114,17 @@ class PairJob:
     files: tuple[BucketFile, ...]
     features: ShardedFeatures
     excluded: np.ndarray  # sorted rows already rejected (reference sets, earlier datasets)
+    sets: ShardedSets | None = None  # shingle sets, for exact verification (near)
 
 
 @dataclass
 class PartitionPairs:
     pairs: np.ndarray
-    sims: np.ndarray
+    sims: np.ndarray  # what decided: exact Jaccard (near, by default), 1.0 (exact)
+    estimates: np.ndarray  # the MinHash estimate beside it (nan where none)
     near_pairs: np.ndarray  # just below the threshold, for review
     near_sims: np.ndarray
+    near_estimates: np.ndarray
     candidates: int
 
 
@@ -136,8 +139,7 @@ def partition_pairs(job: PairJob, partition: int) -> PartitionPairs:
         return _equal_content(job.features, keys, rows)
     cand = partition_candidates(keys, rows, len(job.features), job.config.near.max_bucket)
     del keys, rows
-    pairs, sims, near_pairs, near_sims = level.verify(job.features, cand)
-    return PartitionPairs(pairs, sims, near_pairs, near_sims, len(cand))
+    return PartitionPairs(*level.verify(job.features, cand, job.sets), len(cand))
 
 
 def _equal_content(features: ShardedFeatures, keys: np.ndarray, rows: np.ndarray) -> PartitionPairs:
@@ -147,26 +149,33 @@ def _equal_content(features: ShardedFeatures, keys: np.ndarray, rows: np.ndarray
     _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
     shared = np.unique(rows[counts[inverse] > 1])
     if len(shared) < 2:
-        empty = np.zeros((0, 2), np.int64)
-        return PartitionPairs(empty, np.zeros(0, np.float32), empty, np.zeros(0, np.float32), len(shared))
+        return _no_pairs(len(shared))
     content = np.ascontiguousarray(features.take(shared)).view("V16").ravel()
     _, cls = np.unique(content, return_inverse=True)
     order = np.lexsort((shared, cls))
     cls, ordered = cls[order], shared[order]
     same = cls[1:] == cls[:-1]
     pairs = np.stack([ordered[:-1][same], ordered[1:][same]], axis=1)
-    empty = np.zeros((0, 2), np.int64)
-    return PartitionPairs(pairs, np.ones(len(pairs), np.float32), empty, np.zeros(0, np.float32), len(shared))
+    none = _no_pairs(len(shared))
+    ones = np.ones(len(pairs), np.float32)
+    return PartitionPairs(pairs, ones, np.full(len(pairs), np.nan, np.float32), none.near_pairs, none.near_sims, none.near_estimates, len(shared))
+
+
+def _no_pairs(candidates: int) -> PartitionPairs:
+    empty, none = np.zeros((0, 2), np.int64), np.zeros(0, np.float32)
+    return PartitionPairs(empty, none, none, empty, none, none, candidates)
 
 
 def join_partitions(results: list[PartitionPairs], n: int) -> PartitionPairs:
     """Every partition's pairs, each pair once, in row order."""
-    def distinct(pairs: list[np.ndarray], sims: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    def distinct(pairs: list[np.ndarray], sims: list[np.ndarray], est: list[np.ndarray]):
         p = np.concatenate([np.zeros((0, 2), np.int64), *pairs])
         s = np.concatenate([np.zeros(0, np.float32), *sims])
+        e = np.concatenate([np.zeros(0, np.float32), *est])
         codes, first = np.unique(p[:, 0] * np.int64(n) + p[:, 1], return_index=True)
-        return np.stack([codes // n, codes % n], axis=1) if len(codes) else p[:0], s[first]
+        return np.stack([codes // n, codes % n], axis=1) if len(codes) else p[:0], s[first], e[first]
 
-    pairs, sims = distinct([r.pairs for r in results], [r.sims for r in results])
-    near_pairs, near_sims = distinct([r.near_pairs for r in results], [r.near_sims for r in results])
-    return PartitionPairs(pairs, sims, near_pairs, near_sims, sum(r.candidates for r in results))
+    found = distinct([r.pairs for r in results], [r.sims for r in results], [r.estimates for r in results])
+    near = distinct([r.near_pairs for r in results], [r.near_sims for r in results],
+                    [r.near_estimates for r in results])
+    return PartitionPairs(*found, *near, sum(r.candidates for r in results))

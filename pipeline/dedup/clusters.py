@@ -1,12 +1,16 @@
 """From verified duplicate pairs to decisions: clusters, the one record kept, what each drop duplicates.
 
-Pairs join records into clusters (connected components). Each cluster keeps its member of
-lowest keep rank (see keep.py), so a cluster is never emptied, however its members were
-found. Members of the keeper's own group (an augmentation family, the turns of one dialogue)
-are not duplicates of it unless `within_group` says so: they are kept as its family. Every
-other member is dropped, naming the kept record and its own similarity to it; because a chain
-a~b~c can join records that are not similar themselves, the direct neighbour that brought a
-record in, and that similarity, are kept too.
+Pairs join records into clusters (connected components); the clusters join groups, so the
+split keeps a cluster together. Each cluster keeps its member of lowest keep rank (see
+keep.py), so a cluster is never emptied, however its members were found. Members of the
+keeper's own group (an augmentation family, the turns of one dialogue) are not duplicates of it
+unless `within_group` says so: they are kept as its family.
+
+Which other members are dropped (the keep-one guarantee): for near and semantic dedup, whose
+similarity is not transitive (a~b and b~c, yet a and c apart), a record is dropped only when
+it was verified against a record that is kept, and it names that record and their similarity,
+at or above the threshold. Records reached only through a chain stay. For exact dedup, equal
+content is transitive: every other member is dropped, naming the keeper.
 """
 
 from __future__ import annotations
@@ -71,8 +75,13 @@ def without_exempt(pairs: np.ndarray, sims: np.ndarray, members: Membership) -> 
 
 
 def cluster(n: int, pairs: np.ndarray, sims: np.ndarray, members: Membership, ranks: np.ndarray,
-            similarity: SimilarityFn) -> Clusters:
-    """Decide every row: kept alone, kept as a cluster's keeper or family, or dropped."""
+            similarity: SimilarityFn, direct: bool = False) -> Clusters:
+    """Decide every row: kept alone, kept as a cluster's keeper or family, kept, or dropped.
+
+    `direct` (near, semantic): a record is dropped only for a kept record it was itself verified
+    against; records joined to the keeper through a chain alone stay. Without it (exact, where
+    a chain of equal contents is equal content) every other member of a cluster is dropped.
+    """
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
@@ -100,6 +109,10 @@ def cluster(n: int, pairs: np.ndarray, sims: np.ndarray, members: Membership, ra
     others = rows_in[keeper_of[rows_in] != rows_in]
     family = members.exempt(others, keeper_of[others])
     out.family = others[family].tolist()
+    if direct:
+        out.drops = direct_drops(n, pairs, sims, rows_in, ranks)
+        out.family = [r for r in out.family if r not in out.drops]
+        return out
     others = others[~family]
     if len(others):
         to_keeper = similarity(others, keeper_of[others])
@@ -107,6 +120,32 @@ def cluster(n: int, pairs: np.ndarray, sims: np.ndarray, members: Membership, ra
         for row, k, s in zip(others.tolist(), keeper_of[others].tolist(), to_keeper.tolist()):
             out.drops[row] = Drop(k, float(s), int(matched[row]), float(matched_sim[row]))
     return out
+
+
+def direct_drops(n: int, pairs: np.ndarray, sims: np.ndarray, rows: np.ndarray, ranks: np.ndarray
+                 ) -> dict[int, Drop]:
+    """Greedy in keep order: a record with a verified pair to an already kept record is dropped,
+    naming the most similar such record (ties: the better ranked); any other record is kept.
+    So every drop is at or above the threshold to the record it names, and no cluster is emptied
+    (its best-ranked member meets no kept neighbour before it)."""
+    a = np.concatenate([pairs[:, 0], pairs[:, 1]])
+    b = np.concatenate([pairs[:, 1], pairs[:, 0]])
+    s = np.concatenate([sims, sims]).astype(np.float64)
+    # Per row, neighbours by similarity (highest first), then by keep rank.
+    by = np.lexsort((ranks[b], -s, a))
+    a, b, s = a[by], b[by], s[by]
+    start = np.searchsorted(a, np.arange(n + 1))
+    kept = np.zeros(n, dtype=bool)
+    drops: dict[int, Drop] = {}
+    for row in rows[np.argsort(ranks[rows], kind="stable")].tolist():
+        lo, hi = start[row], start[row + 1]
+        hit = np.flatnonzero(kept[b[lo:hi]])
+        if len(hit):
+            k, sim = int(b[lo + hit[0]]), float(s[lo + hit[0]])
+            drops[row] = Drop(k, sim, k, sim)
+        else:
+            kept[row] = True
+    return drops
 
 
 def best_neighbours(n: int, pairs: np.ndarray, sims: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

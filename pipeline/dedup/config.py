@@ -1,7 +1,7 @@
 """Deduplication settings: what is compared, which record of a cluster is kept, and each level.
 
 Three levels run in order, each a stage of its own and each switchable: exact (a hash of the
-compared content), near (MinHash with LSH banding, verified by estimated Jaccard) and semantic
+compared content), near (MinHash with LSH banding, verified by the exact Jaccard of the shingle sets) and semantic
 (sentence embeddings, verified by cosine similarity). Parameters are checked here, before any
 record is read: a band layout that does not fit the permutations fails at construction.
 """
@@ -43,7 +43,7 @@ class ExactConfig(LevelConfig):
 
 
 class NearConfig(LevelConfig):
-    """MinHash over n-grams, LSH banding for candidates, estimated Jaccard to verify them."""
+    """MinHash over n-grams, LSH banding for candidates, the exact Jaccard of their sets to verify them."""
 
     threshold: float = Field(default=0.7, gt=0, lt=1, description="estimated Jaccard that makes a near duplicate")
     num_perm: int = Field(default=128, ge=16, le=1024, description="MinHash permutations (signature length)")
@@ -58,6 +58,21 @@ class NearConfig(LevelConfig):
     max_bucket: int = Field(
         default=64, ge=2, description="an LSH bucket larger than this is verified against a window, not pairwise"
     )
+    # The estimate's standard deviation is 0.04 at Jaccard 0.7 with 128 permutations: deciding
+    # on it caps pair F1 near 0.91 on real documents; the exact value of the sets decides instead.
+    verify: Literal["exact", "estimate"] = Field(
+        default="exact", description="decide candidates on the exact Jaccard of their shingle sets, or on the"
+                                     " MinHash estimate (faster, no shingle sets stored)")
+    estimate_margin: float | None = Field(
+        default=None, ge=0, lt=1,
+        description="exact verification skips candidates whose estimate is this far below the threshold;"
+                    " default: 5 standard deviations of the estimate at the threshold")
+
+    def margin(self) -> float:
+        """How far below the threshold an estimate may be and its pair still be verified exactly."""
+        if self.estimate_margin is not None:
+            return self.estimate_margin
+        return 5 * (self.threshold * (1 - self.threshold) / self.num_perm) ** 0.5
 
     @model_validator(mode="after")
     def _band_layout(self) -> "NearConfig":

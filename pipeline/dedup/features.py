@@ -18,9 +18,10 @@ from pipeline.dedup.clusters import Clusters
 from pipeline.dedup.config import DedupConfig
 from pipeline.dedup.keep import RankInputs
 from pipeline.dedup.levels import cached_level
-from pipeline.dedup.sharded import ShardedFeatures, sharded
+from pipeline.dedup.sharded import ShardedFeatures, ShardedSets, sharded, sharded_sets
 from pipeline.parts import Shard
 from pipeline.similarity import GroupMerger, compared_text, content_key
+from pipeline.similarity.shingle_sets import concat as concat_sets
 from pipeline.stage import ShardInput
 
 Reject = tuple[str, str, str, float]  # reason, detail, duplicate_of, similarity
@@ -33,10 +34,11 @@ class Plan:
     groups: np.ndarray  # group code per row
     group_names: pa.Array  # group id per code
     features: np.ndarray | ShardedFeatures
+    sets: ShardedSets | None = None  # shingle sets by row (near, exact verification)
     rejects: dict[int, Reject] = field(default_factory=dict)  # row -> reason, detail, of, sim
     clusters: Clusters | None = None
-    pairs: tuple[np.ndarray, np.ndarray] | None = None  # verified pairs and their similarities
-    borderline: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # near misses, per kind
+    pairs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # verified pairs, similarities, estimates
+    borderline: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)  # near misses
     merger: GroupMerger = field(default_factory=GroupMerger)
     counters: dict[str, int] = field(default_factory=dict)
 
@@ -58,6 +60,7 @@ class ShardFeatures:
     width: int = 0
     dtype: str = "float32"
     buckets: BucketFile | None = None  # its bucket keys by partition (levels that bucket)
+    sets: str | None = None  # stem of its shingle set files (near, exact verification)
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,7 @@ def shard_features(job: FeatureJob, shard: Shard) -> ShardFeatures:
     level = cached_level(job.level, job.config, job.cache_dir)
     before = level.counters()
     config = job.config
-    ranks, kinds, groups, feats = RankInputs(config.quality_column), [], [], []
+    ranks, kinds, groups, feats, sets = RankInputs(config.quality_column), [], [], [], []
     for batch in ShardInput(shard, Path("."), job.batch_size).batches(job.columns):
         rows = batch.to_pylist()
         # Records of kinds the level does not compare get no content: never paired, always kept.
@@ -84,6 +87,8 @@ def shard_features(job: FeatureJob, shard: Shard) -> ShardFeatures:
                  else None for r in rows]
         keys = [None if t is None else content_key(r["kind"], t) for r, t in zip(rows, texts)]
         feats.append(level.features(texts, keys))
+        if level.keeps_sets:
+            sets.append(level.shingle_sets(texts))  # type: ignore[attr-defined]
         ranks.add(rows)
         kinds += [r["kind"] for r in rows]
         groups += [r["group_id"] for r in rows]
@@ -100,8 +105,14 @@ def shard_features(job: FeatureJob, shard: Shard) -> ShardFeatures:
         keys = salted(level.bucket_keys(stacked), kinds)
         buckets = write_buckets(Path(job.work_dir) / f"buckets-{shard.part}.npy", keys, shard.row_offset,
                                 job.partitions)
+    stem = None
+    if sets:
+        stem = str(Path(job.work_dir) / f"sets-{shard.part}")
+        joined = concat_sets(sets)
+        save_npy_atomic(f"{stem}.values.npy", joined.values, make_parents=False)
+        save_npy_atomic(f"{stem}.offsets.npy", joined.offsets, make_parents=False)
     return ShardFeatures(ranks.compact(), kinds_arr, groups_arr, str(path), counters, len(stacked), stacked.shape[1],
-                         stacked.dtype.str, buckets)
+                         stacked.dtype.str, buckets, stem)
 
 
 def factorize(values: pa.Array) -> tuple[np.ndarray, pa.Array]:
@@ -133,7 +144,9 @@ def merge_features(shards: list[ShardFeatures], stack: bool) -> Plan:
         width = next((s.width for s in shards if s.rows), 1)
         dtype = next((s.dtype for s in shards if s.rows), "float32")
         features = sharded([s.features for s in shards], [s.rows for s in shards], width, dtype)
-    return Plan(ids, kinds, codes, group_names, features, counters=counters)
+    with_sets = [s for s in shards if s.sets]
+    sets = sharded_sets([s.sets for s in shards], [s.rows for s in shards]) if with_sets else None
+    return Plan(ids, kinds, codes, group_names, features, sets, counters=counters)
 
 
 def _objects(encoded: pa.DictionaryArray) -> np.ndarray:

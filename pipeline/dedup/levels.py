@@ -1,7 +1,8 @@
 """The three levels behind one interface: features per record, pairs within a set, pairs across sets.
 
   exact     features: the 16-byte hash of the compared content; similarity 1.0
-  near      features: MinHash signatures; candidates by LSH banding, verified by estimated Jaccard
+  near      features: MinHash signatures; candidates by LSH banding, verified by the exact Jaccard
+            of their shingle sets (or by the estimate, `near.verify: estimate`)
   semantic  features: L2-normalised sentence embeddings; verified by cosine similarity
 
 Features are what an incremental run stores and reloads: a later batch is compared with an
@@ -66,9 +67,12 @@ class Level(ABC):
         workers); EMPTY_KEY for rows without content. None: the level searches on the driver."""
         return None
 
-    def verify(self, feats: Any, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Candidates at or above the threshold and their similarities, then the near misses."""
+    def verify(self, feats: Any, cand: np.ndarray, sets: Any = None) -> tuple[np.ndarray, ...]:
+        """Candidates at or above the threshold: (pairs, similarities, estimates), then the same
+        for the near misses just below it."""
         raise NotImplementedError(f"the {self.name} level does not bucket")
+
+    keeps_sets = False  # whether pass 1 stores shingle sets for exact verification (near)
 
     def counters(self) -> dict[str, int]:
         return {}
@@ -177,40 +181,45 @@ class NearLevel(Level):
     def features(self, texts, keys):
         return self.hasher.signatures(texts)
 
+    @property
+    def keeps_sets(self) -> bool:
+        """Whether pass 1 stores each record's shingle set, for exact verification."""
+        return self.config.verify == "exact"
+
+    def shingle_sets(self, texts: list[str | None]):
+        from pipeline.similarity.shingle_sets import from_hashes
+
+        return from_hashes(*self.hasher.shingle_hashes(texts))
+
     def valid(self, feats):
         from pipeline.similarity.minhash import is_empty
 
         return ~is_empty(feats)
 
     def pairs(self, feats, members):
-        from pipeline.similarity.lsh import band_keys, candidate_pairs, estimated_jaccard
-
-        keys = band_keys(feats, self.bands, self.rows)
-        cand = candidate_pairs(keys, self.config.max_bucket, valid=self.valid(feats))
-        if len(cand):
-            cand = cand[~members.exempt(cand[:, 0], cand[:, 1])]
-        sims = estimated_jaccard(feats, feats, cand)
-        t = self.config.threshold
-        near = (sims < t) & (sims >= t - self.margin)
-        self._borderline = (cand[near], sims[near])
-        # Summed over the calls (one per record kind).
-        self._counters["near:bands"], self._counters["near:rows"] = self.bands, self.rows
-        for k, v in (("near:candidate_pairs", len(cand)), ("near:verified_pairs", int((sims >= t).sum()))):
-            self._counters[k] = self._counters.get(k, 0) + v
-        return cand[sims >= t], sims[sims >= t]
+        raise NotImplementedError("near pairs come from the bucket partitions (pipeline.dedup.buckets)")
 
     def bucket_keys(self, feats):
         from pipeline.similarity.lsh import band_keys
 
         return band_keys(feats, self.bands, self.rows)
 
-    def verify(self, feats, cand):
+    def verify(self, feats, cand, sets=None):
+        """Decided on the exact Jaccard of the shingle sets (`sets`, read by row) when kept, the
+        estimate otherwise. Returns pairs, similarities, estimates; then the same for near misses."""
         from pipeline.similarity.lsh import estimated_jaccard
 
-        sims = estimated_jaccard(feats, feats, cand, chunk=1 << 24)
+        est = estimated_jaccard(feats, feats, cand, chunk=1 << 24)
         t = self.config.threshold
+        if sets is None:
+            sims = est
+        else:
+            # An estimate 5 standard deviations below the threshold is not worth reading sets for.
+            check = np.flatnonzero(est >= t - max(self.config.margin(), self.margin))
+            cand, est = cand[check], est[check]
+            sims = exact_by_rows(sets, cand)
         ok, near = sims >= t, (sims < t) & (sims >= t - self.margin)
-        return cand[ok], sims[ok], cand[near], sims[near]
+        return cand[ok], sims[ok], est[ok], cand[near], sims[near], est[near]
 
     def cross(self, a, b):
         return self.cross_indexed(a, self.index(b))
@@ -243,6 +252,17 @@ class NearLevel(Level):
 
     def counters(self):
         return dict(self._counters)
+
+
+def exact_by_rows(sets, pairs: np.ndarray) -> np.ndarray:
+    """Exact Jaccard of pairs of input rows, reading only the sets of the rows involved."""
+    from pipeline.similarity.shingle_sets import exact_jaccard
+
+    if len(pairs) == 0:
+        return np.zeros(0, np.float32)
+    rows = np.unique(pairs)
+    local = np.searchsorted(rows, pairs)
+    return exact_jaccard(sets.take(rows), local)
 
 
 class SemanticLevel(Level):

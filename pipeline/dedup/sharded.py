@@ -70,3 +70,48 @@ def sharded(files: list[str | None], counts: list[int], width: int, dtype: str) 
     kept = [(f, c) for f, c in zip(files, counts) if f is not None and c > 0]
     starts = np.cumsum([0] + [c for _, c in kept])[:-1].tolist()
     return ShardedFeatures(tuple(f for f, _ in kept), tuple(starts), int(sum(counts)), width, dtype)
+
+
+@dataclass(frozen=True)
+class ShardedSets:
+    """Near dedup's shingle sets as the workers wrote them: per shard, `<stem>.values.npy` and
+    `<stem>.offsets.npy` (pipeline.similarity.shingle_sets), read by row."""
+
+    stems: tuple[str, ...]
+    starts: tuple[int, ...]
+    rows: int
+
+    def take(self, rows: np.ndarray):
+        """The sets of `rows`, in that order, as one ShingleSets."""
+        from pipeline.similarity.minhash import arange_within
+        from pipeline.similarity.shingle_sets import ShingleSets
+
+        rows = np.asarray(rows, dtype=np.int64).ravel()
+        order = np.argsort(rows, kind="stable")
+        wanted = rows[order]
+        bounds = np.searchsorted(wanted, np.asarray(self.starts[1:] + (self.rows,)), side="left")
+        sizes = np.zeros(len(rows), np.int64)
+        chunks: list[np.ndarray] = []
+        lo = 0
+        for stem, start, hi in zip(self.stems, self.starts, bounds.tolist()):
+            if hi > lo:
+                local = wanted[lo:hi] - start
+                offsets = np.load(f"{stem}.offsets.npy", mmap_mode="r")
+                begin, size = np.asarray(offsets[local]), np.asarray(offsets[local + 1]) - np.asarray(offsets[local])
+                values = np.load(f"{stem}.values.npy", mmap_mode="r")
+                chunks.append(np.asarray(values[np.repeat(begin, size) + arange_within(size)]))
+                sizes[lo:hi] = size
+                del offsets, values
+            lo = hi
+        # `chunks` hold the sets in sorted-row order; put them back in the order asked.
+        flat = np.concatenate([np.zeros(0, np.uint32), *chunks])
+        sorted_sets = ShingleSets(flat, np.r_[0, np.cumsum(sizes)].astype(np.int64))
+        back = np.empty(len(rows), np.int64)
+        back[order] = np.arange(len(rows))
+        return sorted_sets.take(back)
+
+
+def sharded_sets(stems: list[str | None], counts: list[int]) -> ShardedSets:
+    kept = [(s, c) for s, c in zip(stems, counts) if s is not None and c > 0]
+    starts = np.cumsum([0] + [c for _, c in kept])[:-1].tolist()
+    return ShardedSets(tuple(s for s, _ in kept), tuple(starts), int(sum(counts)))

@@ -113,7 +113,7 @@ class DedupStage(Stage):
         if partitions:
             excluded = np.sort(np.fromiter(plan.rejects, dtype=np.int64, count=len(plan.rejects)))
             pair_job = PairJob(self.level, config, tuple(s.buckets for s in shards if s.buckets is not None),
-                               plan.features, excluded)
+                               plan.features, excluded, plan.sets)
             found = join_partitions(passes.map(partition_pairs, range(partitions), pair_job), len(plan.ids))
         t3 = time.perf_counter()
         id_codes, _ = factorize(plan.ids)

@@ -170,6 +170,11 @@ class MinHasher:
         units, lengths = (_word_units if self.unit == "word" else _char_units)(texts)
         return _ngrams(units, lengths, self.ngram)
 
+    def shingle_hashes(self, texts: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
+        """The uint64 hashes of every n-gram of the batch (documents in order, repeats kept)
+        and the count of each document's."""
+        return self._shingle_batch(texts)
+
     def shingles(self, text: str | None) -> np.ndarray:
         """The distinct uint64 n-gram hashes of one text (sorted); stable across processes."""
         return np.unique(self._shingle_batch([text])[0])

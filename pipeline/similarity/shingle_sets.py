@@ -1,0 +1,101 @@
+"""Shingle sets of many documents in one CSR pair of arrays, and their exact Jaccard by pair.
+
+A MinHash estimate of a pair's Jaccard has a standard deviation of sqrt(J(1-J)/num_perm),
+0.04 at J = 0.7 with 128 permutations: a decision on the estimate misses true pairs just above
+the threshold and takes pairs just below it. Near dedup therefore verifies each candidate on the
+shingle sets themselves. A set is the sorted distinct 32-bit hashes of the document's n-grams
+(the top half of the 64-bit shingle hash MinHash uses): two distinct shingles share a 32-bit
+hash with probability 2^-32, which moves a 300-shingle pair's Jaccard by about 1e-5 at most.
+
+Stored per shard as two arrays: `values` (uint32, every document's set in order) and
+`offsets` (int64, n + 1): document i's set is values[offsets[i]:offsets[i + 1]].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+
+@dataclass
+class ShingleSets:
+    values: np.ndarray  # uint32
+    offsets: np.ndarray  # int64, len = documents + 1
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    @property
+    def sizes(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def take(self, rows: np.ndarray) -> "ShingleSets":
+        rows = np.asarray(rows, dtype=np.int64)
+        start, size = self.offsets[rows], self.sizes[rows]
+        from pipeline.similarity.minhash import arange_within
+
+        idx = np.repeat(start, size) + arange_within(size)
+        return ShingleSets(self.values[idx], np.r_[0, np.cumsum(size)].astype(np.int64))
+
+
+def from_hashes(hashes: np.ndarray, counts: np.ndarray) -> ShingleSets:
+    """Sets from the 64-bit shingle hashes of consecutive documents (`counts` per document)."""
+    doc = np.repeat(np.arange(len(counts), dtype=np.uint64), counts)
+    keys = np.unique((doc << np.uint64(32)) | (np.asarray(hashes, np.uint64) >> np.uint64(32)))
+    per_doc = np.bincount((keys >> np.uint64(32)).astype(np.int64), minlength=len(counts))
+    return ShingleSets(keys.astype(np.uint32), np.r_[0, np.cumsum(per_doc)].astype(np.int64))
+
+
+def concat(parts: Sequence[ShingleSets]) -> ShingleSets:
+    if not parts:
+        return ShingleSets(np.zeros(0, np.uint32), np.zeros(1, np.int64))
+    sizes = np.concatenate([p.sizes for p in parts])
+    return ShingleSets(np.concatenate([p.values for p in parts]), np.r_[0, np.cumsum(sizes)].astype(np.int64))
+
+
+def save(sets: ShingleSets, path: Path) -> None:
+    """One .npz of values and offsets (the caller makes it atomic)."""
+    with open(path, "wb") as f:
+        np.savez(f, values=sets.values, offsets=sets.offsets)
+
+
+def load(path: str | Path) -> ShingleSets:
+    with np.load(path) as z:
+        return ShingleSets(z["values"], z["offsets"])
+
+
+def _pair_keys(sets: ShingleSets, pair_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each pair's set with the pair's number in the high 32 bits: one sorted uint64 array for
+    all pairs (pairs in order, each set sorted), and the pair number of each element."""
+    from pipeline.similarity.minhash import arange_within
+
+    size = sets.sizes[pair_rows]
+    idx = np.repeat(sets.offsets[pair_rows], size) + arange_within(size)
+    pair = np.repeat(np.arange(len(pair_rows), dtype=np.uint64), size)
+    return (pair << np.uint64(32)) | sets.values[idx].astype(np.uint64), pair.astype(np.int64)
+
+
+def exact_jaccard(sets: ShingleSets, pairs: np.ndarray, chunk: int = 1 << 14) -> np.ndarray:
+    """float32 Jaccard |A & B| / |A | B| of the sets of rows (pairs[k, 0], pairs[k, 1]).
+
+    Vectorised per chunk of pairs: both sides become sorted uint64 arrays keyed by pair number,
+    and one searchsorted finds the shared elements. Two empty sets score 0.
+    """
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    out = np.zeros(len(pairs), np.float32)
+    sizes = sets.sizes
+    for lo in range(0, len(pairs), chunk):
+        p = pairs[lo: lo + chunk]
+        a_keys, a_pair = _pair_keys(sets, p[:, 0])
+        b_keys, _ = _pair_keys(sets, p[:, 1])
+        if len(b_keys) and len(a_keys):
+            at = np.minimum(np.searchsorted(b_keys, a_keys), len(b_keys) - 1)
+            shared = np.bincount(a_pair[b_keys[at] == a_keys], minlength=len(p))
+        else:
+            shared = np.zeros(len(p), np.int64)
+        union = sizes[p[:, 0]] + sizes[p[:, 1]] - shared
+        out[lo: lo + len(p)] = np.where(union > 0, shared / np.maximum(union, 1), 0.0)
+    return out
