@@ -159,10 +159,12 @@ class NearLevel(Level):
     def __init__(self, config: DedupConfig, borderline_margin: float):
         from pipeline.similarity.lsh import optimal_bands
         from pipeline.similarity.minhash import MinHasher
+        from pipeline.similarity.oph import OnePermutationHasher
 
         c = config.near
         self.config = c
-        self.hasher = MinHasher(num_perm=c.num_perm, ngram=c.ngram, unit=c.unit, seed=c.seed)
+        hasher = OnePermutationHasher if c.hashing == "one_permutation" else MinHasher
+        self.hasher = hasher(num_perm=c.num_perm, ngram=c.ngram, unit=c.unit, seed=c.seed)
         self.bands, self.rows = (c.bands, c.rows) if c.bands else optimal_bands(c.threshold, c.num_perm)
         self.margin = borderline_margin
         self._borderline = _empty_pairs()
@@ -171,11 +173,9 @@ class NearLevel(Level):
     def params(self):
         import unicodedata
 
-        from pipeline.similarity.minhash import SCHEME
-
         c = self.config
         # Word boundaries follow Python's Unicode tables, so their version is part of the signature.
-        return {"scheme": SCHEME, "unicode": unicodedata.unidata_version, "num_perm": c.num_perm,
+        return {"scheme": self.hasher.scheme, "unicode": unicodedata.unidata_version, "num_perm": c.num_perm,
                 "ngram": c.ngram, "unit": c.unit, "seed": c.seed}
 
     def features(self, texts, keys):

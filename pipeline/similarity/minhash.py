@@ -149,6 +149,8 @@ def _ngrams(units: np.ndarray, lengths: np.ndarray, n: int) -> tuple[np.ndarray,
 class MinHasher:
     """MinHash over word or character n-grams; permutations are multiply-shift hashes 64 -> 32 bit."""
 
+    scheme = SCHEME
+
     def __init__(
         self, num_perm: int = 128, ngram: int = 3, unit: Literal["word", "char"] = "word", seed: int = 1
     ) -> None:

@@ -1,0 +1,73 @@
+"""One-permutation hashing (Li, Owen and Zhang 2012) with optimal densification (Shrivastava 2017).
+
+A MinHash signature of K values costs K hash evaluations per shingle. One-permutation hashing
+hashes each shingle once: the top bits choose one of K bins, the low 32 bits are its value, and
+each bin keeps the minimum of its values. A document with fewer shingles than bins leaves bins
+empty; optimal densification fills an empty bin i from the first non-empty bin on a probe
+sequence that depends only on i (here a fixed random permutation of the K bins per i), the
+same for every document. For two documents each signature position then agrees with probability
+equal to their Jaccard, as with K permutations, so the LSH banding and the estimate are unchanged.
+
+Shingling is MinHasher's (the same n-grams of the same units); only the signature differs.
+Persisted signatures name their scheme, so an index of one scheme is never compared with another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+
+from pipeline.similarity.minhash import MAX_HASH, MinHasher, mix64
+
+SCHEME = "oph-optimal-densification-v1"
+
+
+class OnePermutationHasher(MinHasher):
+    """K-bin one-permutation MinHash; `num_perm` is the number of bins."""
+
+    scheme = SCHEME
+
+    def __init__(self, num_perm: int = 128, ngram: int = 3, unit: Literal["word", "char"] = "word",
+                 seed: int = 1) -> None:
+        super().__init__(num_perm=num_perm, ngram=ngram, unit=unit, seed=seed)
+        rng = np.random.default_rng([self.seed, 0x0FF])
+        self._salt = rng.integers(0, 2**64, dtype=np.uint64, endpoint=False)
+        # probe[i] is bin i's sequence of bins to borrow from: a permutation, so every
+        # non-empty bin is reached within K probes.
+        self._probe = np.stack([rng.permutation(self.num_perm) for _ in range(self.num_perm)]).astype(np.int64)
+
+    def _signatures(self, texts: Sequence[str | None]) -> np.ndarray:
+        hashes, counts = self._shingle_batch(texts)
+        n, k = len(counts), self.num_perm
+        flat = np.full(n * k, MAX_HASH, dtype=np.uint32)
+        if len(hashes):
+            h = mix64(hashes ^ self._salt)
+            # Lemire's range reduction of the top 32 bits: the bin; the low 32 bits: the value
+            # (MAX_HASH is kept for "empty", so a value never takes it).
+            bins = ((h >> np.uint64(32)) * np.uint64(k)) >> np.uint64(32)
+            values = np.minimum(h & np.uint64(0xFFFFFFFF), np.uint64(MAX_HASH) - np.uint64(1)).astype(np.uint32)
+            doc = np.repeat(np.arange(n, dtype=np.int64), counts)
+            np.minimum.at(flat, doc * k + bins.astype(np.int64), values)
+        sig = flat.reshape(n, k)
+        self._densify(sig, counts > 0)
+        return sig
+
+    def _densify(self, sig: np.ndarray, has_shingles: np.ndarray) -> None:
+        """Fill each empty bin of a document with shingles from the first non-empty bin of its
+        probe sequence (read from the bins as hashed, never from bins filled here)."""
+        empty = sig == MAX_HASH
+        empty[~has_shingles] = False  # a text without shingles stays all-empty (is_empty)
+        rows, cols = np.nonzero(empty)
+        if not len(rows):
+            return
+        original = sig.copy()
+        for t in range(self.num_perm):
+            src = self._probe[cols, t]
+            v = original[rows, src]
+            hit = v != MAX_HASH
+            sig[rows[hit], cols[hit]] = v[hit]
+            rows, cols = rows[~hit], cols[~hit]
+            if not len(rows):
+                break
