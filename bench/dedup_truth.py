@@ -152,7 +152,7 @@ def edit(text: str, rng: random.Random, vocab: list[str]) -> str:
     return " ".join(words)
 
 
-def run_near(texts: list[str], work: Path, verify: str, threshold: float):
+def run_near(texts: list[str], work: Path, verify: str, threshold: float, near: dict | None = None):
     """The dedup_near stage over the texts; returns (predicted pairs, drops, wall s, cpu s)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -176,7 +176,7 @@ def run_near(texts: list[str], work: Path, verify: str, threshold: float):
     source = store.run("input", "1", {}, hash_json([r["id"] for r in rows]), RECORD_SCHEMA,
                        lambda w: w.write(BatchResult(table, reject_rows([])), table.num_rows))
     config = DedupConfig.model_validate({"exact": {"enabled": False}, "semantic": {"enabled": False},
-                                         "near": {"threshold": threshold, "verify": verify}})
+                                         "near": {"threshold": threshold, "verify": verify, **(near or {})}})
     t0, c0 = time.perf_counter(), time.process_time()
     out = run_stage(DedupStage("near", config), source, store, batch_size=2000)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -187,7 +187,7 @@ def run_near(texts: list[str], work: Path, verify: str, threshold: float):
     return predicted, drops, wall, cpu
 
 
-def score(name: str, texts: list[str], truth: dict, threshold: float, repeat: int) -> None:
+def score(name: str, texts: list[str], truth: dict, threshold: float, repeat: int, near: dict) -> None:
     true = {p for p, s in truth.items() if s >= threshold}
     print(f"\n{name}: {len(texts):,} documents, {len(true):,} true pairs at Jaccard >= {threshold}"
           f" ({sum(1 for s in truth.values() if threshold - 0.1 <= s < threshold):,} within 0.1 below)")
@@ -195,7 +195,7 @@ def score(name: str, texts: list[str], truth: dict, threshold: float, repeat: in
         walls, cpus = [], []
         for k in range(repeat):
             with tempfile.TemporaryDirectory() as tmp:
-                predicted, drops, wall, cpu = run_near(texts, Path(tmp), verify, threshold)
+                predicted, drops, wall, cpu = run_near(texts, Path(tmp), verify, threshold, near)
             walls.append(wall)
             cpus.append(cpu)
         tp = len(predicted & true)
@@ -221,14 +221,21 @@ def main() -> None:
     ap.add_argument("--sets", nargs="+", default=["quality", "brown"], choices=["quality", "brown"])
     ap.add_argument("--threshold", type=float, default=0.7)
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--near", nargs="*", default=[], metavar="KEY=VALUE",
+                    help="near-level settings, e.g. bands=25 rows=5 hashing=one_permutation")
     args = ap.parse_args()
+    import yaml
+
+    near = {k: yaml.safe_load(v) for k, v in (kv.split("=", 1) for kv in args.near)}
+    if near:
+        print(f"near settings: {near}")
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     for name in args.sets:
         texts = quality_texts() if name == "quality" else brown_texts()
         t0 = time.perf_counter()
         truth = true_pairs(texts, floor=min(0.5, args.threshold - 0.1))
         print(f"[{name}: truth over all {len(texts) * (len(texts) - 1) // 2:,} pairs in {time.perf_counter() - t0:.1f} s]")
-        score(name, texts, truth, args.threshold, args.repeat)
+        score(name, texts, truth, args.threshold, args.repeat, near)
 
 
 if __name__ == "__main__":

@@ -110,20 +110,23 @@ def stage_costs(run: Path) -> dict[str, dict]:
         man = json.loads(m.read_text())
         parts = [p.get("wall_s", 0) for p in man["parts"]]
         out[man["stage"]] = {"wall": man["timings"]["wall_s"], "parts_sum": sum(parts), "parts_max": max(parts),
+                             "plan_map": man["timings"].get("plan_map_s", 0.0),
                              "parts": len(parts), "in": man["counts"]["in"], "kept": man["counts"]["kept"]}
     return out
 
 
 def projection(costs: dict[str, dict], workers: list[int]) -> list[str]:
-    """Time per stage on W workers: the driver's share (wall - shard work at 2 workers) plus the
-    shard work spread over W (never below the largest part)."""
+    """Time per stage on W workers: the driver's share (wall - shard work at 2 workers - the
+    plan's fan-out, e.g. dedup's features and bucket partitions) plus the shard work spread over
+    W (never below the largest part) plus the fan-out's work (its wall at 2 workers, x 2 / W)."""
     lines = []
     for w in workers:
-        total = 0.0
+        total = driver_total = 0.0
         for c in costs.values():
-            driver = max(0.0, c["wall"] - c["parts_sum"] / 2)
-            total += driver + max(c["parts_max"], c["parts_sum"] / w)
-        lines.append(f"    {w:>3} workers: {total:8.1f} s")
+            driver = max(0.0, c["wall"] - c["parts_sum"] / 2 - c["plan_map"])
+            driver_total += driver
+            total += driver + max(c["parts_max"], c["parts_sum"] / w) + c["plan_map"] * 2 / w
+        lines.append(f"    {w:>3} workers: {total:8.1f} s (driver's share {driver_total:.1f} s)")
     return lines
 
 

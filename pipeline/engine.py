@@ -103,7 +103,8 @@ def run_stage(stage: Stage, source: StageOutput | None, store: StageStore, execu
                                   started, time.perf_counter() - t0, executor.describe())
         # Where the time went: the planning pass (the driver, and any per-shard work it fanned
         # out), the shard pass (the workers), the finishing pass (the driver).
-        manifest["timings"].update({"plan_s": round(t_plan - t0, 3), "shards_s": round(t_shards - t_plan, 3),
+        manifest["timings"].update({"plan_s": round(t_plan - t0, 3), "plan_map_s": round(passes.map_s, 3),
+                                    "shards_s": round(t_shards - t_plan, 3),
                                     "finish_s": round(time.perf_counter() - t_shards, 3)})
         return store.publish(tmp, stage.name, key, manifest)
     except BaseException:

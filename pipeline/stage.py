@@ -23,6 +23,7 @@ they are not shipped to workers, which call `setup()` themselves.
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,12 +72,17 @@ class Passes:
         self._map = map_fn
         self.batch_size = batch_size
         self.work_dir = work_dir
+        self.map_s = 0.0  # wall time spent in map: the plan's share that ran on workers
 
     def map(self, fn: Callable[[Any, Any], Any], items: Iterable[Any], shared: Any = None,
             resources: dict[str, float] | None = None) -> list[Any]:
         """`fn(shared, item)` for every item, wherever the executor runs it (on workers offering
         `resources`, when the executor knows them); results in item order."""
-        return self._map(fn, list(items), shared, resources)
+        t0 = time.perf_counter()
+        try:
+            return self._map(fn, list(items), shared, resources)
+        finally:
+            self.map_s += time.perf_counter() - t0
 
 
 class Stage(ABC):
