@@ -209,7 +209,7 @@ class NearLevel(Level):
         estimate otherwise. Returns pairs, similarities, estimates; then the same for near misses."""
         from pipeline.similarity.lsh import estimated_jaccard
 
-        est = estimated_jaccard(feats, feats, cand, chunk=1 << 24)
+        est = estimated_jaccard(feats, feats, cand, chunk=1 << 22)
         t = self.config.threshold
         if sets is None:
             sims = est
@@ -254,15 +254,17 @@ class NearLevel(Level):
         return dict(self._counters)
 
 
-def exact_by_rows(sets, pairs: np.ndarray) -> np.ndarray:
-    """Exact Jaccard of pairs of input rows, reading only the sets of the rows involved."""
+def exact_by_rows(sets, pairs: np.ndarray, chunk: int = 1 << 15) -> np.ndarray:
+    """Exact Jaccard of pairs of input rows, reading only the sets of the rows involved, a chunk
+    of pairs at a time (a set holds hundreds of shingles: all rows at once took 1 GB at 1M records)."""
     from pipeline.similarity.shingle_sets import exact_jaccard
 
-    if len(pairs) == 0:
-        return np.zeros(0, np.float32)
-    rows = np.unique(pairs)
-    local = np.searchsorted(rows, pairs)
-    return exact_jaccard(sets.take(rows), local)
+    out = np.zeros(len(pairs), np.float32)
+    for lo in range(0, len(pairs), chunk):
+        part = pairs[lo: lo + chunk]
+        rows = np.unique(part)
+        out[lo: lo + len(part)] = exact_jaccard(sets.take(rows), np.searchsorted(rows, part))
+    return out
 
 
 class SemanticLevel(Level):

@@ -82,7 +82,8 @@ class ShardedSets:
     rows: int
 
     def take(self, rows: np.ndarray):
-        """The sets of `rows`, in that order, as one ShingleSets."""
+        """The sets of `rows`, in that order, as one ShingleSets; each shard's part is copied
+        straight to its place, so temporaries stay per shard."""
         from pipeline.similarity.minhash import arange_within
         from pipeline.similarity.shingle_sets import ShingleSets
 
@@ -90,25 +91,29 @@ class ShardedSets:
         order = np.argsort(rows, kind="stable")
         wanted = rows[order]
         bounds = np.searchsorted(wanted, np.asarray(self.starts[1:] + (self.rows,)), side="left")
-        sizes = np.zeros(len(rows), np.int64)
-        chunks: list[np.ndarray] = []
+        begin, size = np.zeros(len(rows), np.int64), np.zeros(len(rows), np.int64)
         lo = 0
         for stem, start, hi in zip(self.stems, self.starts, bounds.tolist()):
             if hi > lo:
-                local = wanted[lo:hi] - start
                 offsets = np.load(f"{stem}.offsets.npy", mmap_mode="r")
-                begin, size = np.asarray(offsets[local]), np.asarray(offsets[local + 1]) - np.asarray(offsets[local])
-                values = np.load(f"{stem}.values.npy", mmap_mode="r")
-                chunks.append(np.asarray(values[np.repeat(begin, size) + arange_within(size)]))
-                sizes[lo:hi] = size
-                del offsets, values
+                local = wanted[lo:hi] - start
+                first, after = np.asarray(offsets[local]), np.asarray(offsets[local + 1])
+                begin[order[lo:hi]], size[order[lo:hi]] = first, after - first
+                del offsets
             lo = hi
-        # `chunks` hold the sets in sorted-row order; put them back in the order asked.
-        flat = np.concatenate([np.zeros(0, np.uint32), *chunks])
-        sorted_sets = ShingleSets(flat, np.r_[0, np.cumsum(sizes)].astype(np.int64))
-        back = np.empty(len(rows), np.int64)
-        back[order] = np.arange(len(rows))
-        return sorted_sets.take(back)
+        out_offsets = np.r_[0, np.cumsum(size)].astype(np.int64)
+        values = np.empty(int(out_offsets[-1]), np.uint32)
+        lo = 0
+        for stem, hi in zip(self.stems, bounds.tolist()):
+            if hi > lo:
+                at = order[lo:hi]  # the requested positions this shard fills
+                n = size[at]
+                within = arange_within(n)
+                mm = np.load(f"{stem}.values.npy", mmap_mode="r")
+                values[np.repeat(out_offsets[at], n) + within] = mm[np.repeat(begin[at], n) + within]
+                del mm
+            lo = hi
+        return ShingleSets(values, out_offsets)
 
 
 def sharded_sets(stems: list[str | None], counts: list[int]) -> ShardedSets:

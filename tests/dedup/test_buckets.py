@@ -121,3 +121,23 @@ def test_near_stage_decides_the_same_with_many_partitions(tmp_path, monkeypatch)
     assert kept_ids(many) == kept_ids(one) and len(kept_ids(one)) < 170
     assert rejected(many) == rejected(one)
     assert many.manifest["counters"]["dedup:pairs"] == one.manifest["counters"]["dedup:pairs"]
+
+
+def test_sharded_shingle_sets_gather_rows_in_any_order(tmp_path):
+    from pipeline.dedup.sharded import sharded_sets
+    from pipeline.similarity.minhash import MinHasher
+    from pipeline.similarity.shingle_sets import from_hashes
+
+    hasher = MinHasher(16, 5, "char", 1)
+    texts = [f"text number {i} " * (i % 7) for i in range(300)]  # every 7th text is empty
+    stems = []
+    for k, (lo, hi) in enumerate([(0, 100), (100, 100), (100, 300)]):
+        sets = from_hashes(*hasher.shingle_hashes(texts[lo:hi]))
+        np.save(tmp_path / f"s{k}.values.npy", sets.values)
+        np.save(tmp_path / f"s{k}.offsets.npy", sets.offsets)
+        stems.append(str(tmp_path / f"s{k}") if hi > lo else None)
+    rows = np.array([299, 0, 150, 150, 99, 100, 7])
+    got = sharded_sets(stems, [100, 0, 200]).take(rows)
+    whole = from_hashes(*hasher.shingle_hashes(texts)).take(rows)
+    assert np.array_equal(got.values, whole.values) and np.array_equal(got.offsets, whole.offsets)
+    assert got.sizes[-1] == 0 and got.sizes[0] > 0
