@@ -27,6 +27,7 @@ Sets:
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import random
 import re
@@ -162,14 +163,15 @@ def run_near(texts: list[str], work: Path, verify: str, threshold: float, near: 
     from pipeline.engine import run_stage
     from pipeline.fingerprint import hash_json
     from pipeline.parts import BatchResult
-    from pipeline.records import RECORD_SCHEMA, empty_record, record_id
+    from pipeline.records import RECORD_SCHEMA, empty_record
     from pipeline.rows import reject_rows
     from pipeline.store import StageStore
 
     store = StageStore(work)
     rows = []
     for i, t in enumerate(texts):
-        rid = record_id("classification", "bench", {"text": t, "n": i})
+        # Not record_id: it normalises the text, so two texts differing only in case would share an id.
+        rid = hashlib.blake2b(f"{i}\x1f{t}".encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
         rows.append(empty_record(id=rid, kind="classification", source="bench", origin=f"doc:{i}", group_id=rid,
                                  text=t, label="x"))
     table = pa.Table.from_pylist(rows, schema=RECORD_SCHEMA)

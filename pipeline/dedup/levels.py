@@ -157,7 +157,7 @@ class NearLevel(Level):
     name, reason = "near", "near_duplicate"
 
     def __init__(self, config: DedupConfig, borderline_margin: float):
-        from pipeline.similarity.lsh import optimal_bands
+        from pipeline.similarity.lsh import optimal_bands, recall_bands
         from pipeline.similarity.minhash import MinHasher
         from pipeline.similarity.oph import OnePermutationHasher
 
@@ -165,7 +165,9 @@ class NearLevel(Level):
         self.config = c
         hasher = OnePermutationHasher if c.hashing == "one_permutation" else MinHasher
         self.hasher = hasher(num_perm=c.num_perm, ngram=c.ngram, unit=c.unit, seed=c.seed)
-        self.bands, self.rows = (c.bands, c.rows) if c.bands else optimal_bands(c.threshold, c.num_perm)
+        # Exact verification makes a false candidate cheap and a missed one final: lay bands out for recall.
+        layout = recall_bands if c.verify == "exact" else optimal_bands
+        self.bands, self.rows = (c.bands, c.rows) if c.bands else layout(c.threshold, c.num_perm)
         self.margin = borderline_margin
         self._borderline = _empty_pairs()
         self._counters: dict[str, int] = {}
