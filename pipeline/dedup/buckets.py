@@ -26,7 +26,7 @@ import numpy as np
 
 from pipeline.dedup.levels import cached_level
 from pipeline.dedup.sharded import ShardedFeatures, ShardedSets
-from pipeline.similarity.lsh import EMPTY_KEY, window_pairs
+from pipeline.similarity.lsh import EMPTY_KEY
 from pipeline.similarity.minhash import mix64
 
 # 4M (key, row) entries: 64 MB read by a partition task, a few hundred MB at its peak.
@@ -93,18 +93,6 @@ def read_partition(files: list[BucketFile], p: int) -> tuple[np.ndarray, np.ndar
     return np.concatenate(keys), np.concatenate(rows)
 
 
-def partition_candidates(keys: np.ndarray, rows: np.ndarray, n: int, max_bucket: int) -> np.ndarray:
-    """(m, 2) distinct row pairs i < j sharing a key: all pairs of a bucket of up to max_bucket + 1
-    rows, each row with the next max_bucket rows of a larger one."""
-    order = np.lexsort((rows, keys))  # by key, then row: a bucket's rows in input order
-    keys, rows = keys[order], rows[order]
-    p, q = window_pairs(keys, max_bucket)
-    a, b = rows[p], rows[q]
-    distinct = a != b  # one record can share a key with itself across bands
-    codes = np.unique(a[distinct] * np.int64(n) + b[distinct])
-    return np.stack([codes // n, codes % n], axis=1) if len(codes) else np.zeros((0, 2), np.int64)
-
-
 @dataclass(frozen=True)
 class PairJob:
     """What every partition task needs: where the keys and the features are, and what to skip."""
@@ -129,41 +117,13 @@ class PartitionPairs:
 
 
 def partition_pairs(job: PairJob, partition: int) -> PartitionPairs:
-    """Pass 1b on a worker: one partition's candidates, verified."""
-    level = cached_level(job.level, job.config, None)
+    """Pass 1b on a worker: one partition's candidates, verified by the level."""
     keys, rows = read_partition(list(job.files), partition)
     if len(job.excluded):
         keep = ~np.isin(rows, job.excluded)
         keys, rows = keys[keep], rows[keep]
-    if job.level == "exact":
-        return _equal_content(job.features, keys, rows)
-    cand = partition_candidates(keys, rows, len(job.features), job.config.near.max_bucket)
-    del keys, rows
-    return PartitionPairs(*level.verify(job.features, cand, job.sets), len(cand))
-
-
-def _equal_content(features: ShardedFeatures, keys: np.ndarray, rows: np.ndarray) -> PartitionPairs:
-    """Exact level: the rows whose full content hash another row shares, as a chain per class of
-    equal content (the driver links each class by the group rules, decisions.py). A 64-bit key
-    is only where to look: classes are formed on the full hash of the rows that share a key."""
-    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-    shared = np.unique(rows[counts[inverse] > 1])
-    if len(shared) < 2:
-        return _no_pairs(len(shared))
-    content = np.ascontiguousarray(features.take(shared)).view("V16").ravel()
-    _, cls = np.unique(content, return_inverse=True)
-    order = np.lexsort((shared, cls))
-    cls, ordered = cls[order], shared[order]
-    same = cls[1:] == cls[:-1]
-    pairs = np.stack([ordered[:-1][same], ordered[1:][same]], axis=1)
-    none = _no_pairs(len(shared))
-    ones = np.ones(len(pairs), np.float32)
-    return PartitionPairs(pairs, ones, np.full(len(pairs), np.nan, np.float32), none.near_pairs, none.near_sims, none.near_estimates, len(shared))
-
-
-def _no_pairs(candidates: int) -> PartitionPairs:
-    empty, none = np.zeros((0, 2), np.int64), np.zeros(0, np.float32)
-    return PartitionPairs(empty, none, none, empty, none, none, candidates)
+    level = cached_level(job.level, job.config, None)
+    return PartitionPairs(*level.partition_pairs(job.features, keys, rows, job.sets))
 
 
 def join_partitions(results: list[PartitionPairs], n: int) -> PartitionPairs:

@@ -33,14 +33,14 @@ def level_pairs(level: Level, plan: Plan, members: Membership, excluded: set[int
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The level's verified pairs, their similarities and (near) MinHash estimates; near misses
     go to plan.borderline."""
-    if found is not None and level.name == "near":
+    if found is not None and not level.relinks:
         ok, near_ok = _may_duplicate(found.pairs, members), _may_duplicate(found.near_pairs, members)
         pairs, sims, est = found.pairs[ok], found.sims[ok], found.estimates[ok]
         plan.borderline.append((found.near_pairs[near_ok], found.near_sims[near_ok], found.near_estimates[near_ok]))
         plan.counters.update({"near:bands": level.bands, "near:rows": level.rows,  # type: ignore[attr-defined]
                               "near:candidate_pairs": found.candidates, "near:verified_pairs": len(pairs)})
         return pairs, sims, est
-    # Exact: the partitions found which rows share content; the group rules link them per kind.
+    # Exact: the partitions found which rows share content; the level's group rules link them per kind.
     candidates = None if found is None else np.unique(found.pairs)
     all_pairs, all_sims = [np.zeros((0, 2), np.int64)], [np.zeros(0, np.float32)]
     for kind in sorted(set(plan.kinds.tolist())):

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.dedup.config import DedupConfig
-from pipeline.dedup.levels import Level, NearLevel
+from pipeline.dedup.levels import Level
 
 Reject = tuple[str, str, str, float]  # reason, detail, duplicate_of, similarity
 
@@ -95,12 +95,7 @@ def _cross(level: Level, feats: Any, rows: np.ndarray, other: np.ndarray, other_
     `rows` are compared a chunk at a time: the input's features may stay in the shards' files."""
     if len(rows) == 0 or len(other_rows) == 0:
         return {}
-    b = np.asarray(other[other_rows])
-    if isinstance(level, NearLevel):
-        indexed = level.index(b)
-        compare = lambda a: level.cross_indexed(a, indexed)  # noqa: E731  (b's band keys made once)
-    else:
-        compare = lambda a: level.cross(a, b)  # noqa: E731
+    compare = level.cross_with(np.asarray(other[other_rows]))
     found: dict[int, tuple[int, float]] = {}
     for lo in range(0, len(rows), chunk_rows):
         part = rows[lo: lo + chunk_rows]

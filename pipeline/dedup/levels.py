@@ -46,9 +46,10 @@ class Level(ABC):
         """Rows that have content to compare (the others are never duplicates)."""
         return np.ones(len(feats), dtype=bool)
 
-    @abstractmethod
     def pairs(self, feats: np.ndarray, members: Membership) -> Pairs:
-        """Pairs (i < j) at or above the threshold; exempt pairs may be left out early."""
+        """Pairs (i < j) at or above the threshold, over features held in memory; exempt pairs
+        may be left out early. Levels that bucket (near) find theirs in `partition_pairs`."""
+        raise NotImplementedError(f"the {self.name} level pairs in its bucket partitions")
 
     @abstractmethod
     def cross(self, a: np.ndarray, b: np.ndarray) -> Pairs:
@@ -67,15 +68,24 @@ class Level(ABC):
         workers); EMPTY_KEY for rows without content. None: the level searches on the driver."""
         return None
 
-    def verify(self, feats: Any, cand: np.ndarray, sets: Any = None) -> tuple[np.ndarray, ...]:
-        """Candidates at or above the threshold: (pairs, similarities, estimates), then the same
-        for the near misses just below it."""
+    def partition_pairs(self, feats: Any, keys: np.ndarray, rows: np.ndarray, sets: Any = None
+                        ) -> tuple[np.ndarray, ...]:
+        """One bucket key partition on a worker (buckets.py): the rows sharing keys, verified.
+        Returns (pairs, similarities, estimates), the same for the near misses, and the number
+        of candidates. Only levels with `bucket_keys` are asked."""
         raise NotImplementedError(f"the {self.name} level does not bucket")
 
     keeps_sets = False  # whether pass 1 stores shingle sets for exact verification (near)
+    # Whether the driver links the rows the partitions found by the level's own `pairs` (exact:
+    # the group rules), rather than taking the partitions' verified pairs as they are.
+    relinks = False
 
     def counters(self) -> dict[str, int]:
         return {}
+
+    def cross_with(self, b: np.ndarray) -> Callable[[np.ndarray], Pairs]:
+        """`cross(a, b)` for many `a` against one `b` (a level may index b once)."""
+        return lambda a: self.cross(a, b)
 
 
 _NO_KEY = np.zeros(16, dtype=np.uint8)
@@ -142,6 +152,25 @@ class ExactLevel(Level):
         keys[~self.valid(feats)] = EMPTY_KEY
         return keys.reshape(-1, 1)
 
+    relinks = True
+
+    def partition_pairs(self, feats, keys, rows, sets=None):
+        """The rows whose full content hash another row shares, chained per class of equal
+        content (the driver links each class by the group rules). A 64-bit key is only where
+        to look: classes are formed on the full hash of the rows that share a key."""
+        _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+        shared = np.unique(rows[counts[inverse] > 1])
+        pairs = np.zeros((0, 2), np.int64)
+        if len(shared) >= 2:
+            _, cls = np.unique(np.ascontiguousarray(feats.take(shared)).view("V16").ravel(), return_inverse=True)
+            order = np.lexsort((shared, cls))
+            cls, ordered = cls[order], shared[order]
+            same = cls[1:] == cls[:-1]
+            pairs = np.stack([ordered[:-1][same], ordered[1:][same]], axis=1)
+        empty, none = np.zeros((0, 2), np.int64), np.zeros(0, np.float32)
+        return (pairs, np.ones(len(pairs), np.float32), np.full(len(pairs), np.nan, np.float32),
+                empty, none, none, len(shared))
+
     def cross(self, a, b):
         va, vb = self.valid(a), self.valid(b)
         index = {bytes(k): j for j, k in reversed(list(enumerate(b))) if vb[j]}
@@ -198,13 +227,16 @@ class NearLevel(Level):
 
         return ~is_empty(feats)
 
-    def pairs(self, feats, members):
-        raise NotImplementedError("near pairs come from the bucket partitions (pipeline.dedup.buckets)")
-
     def bucket_keys(self, feats):
         from pipeline.similarity.lsh import band_keys
 
         return band_keys(feats, self.bands, self.rows)
+
+    def partition_pairs(self, feats, keys, rows, sets=None):
+        from pipeline.similarity.lsh import bucket_pairs
+
+        cand = bucket_pairs(keys, rows, len(feats), self.config.max_bucket)
+        return (*self.verify(feats, cand, sets), len(cand))
 
     def verify(self, feats, cand, sets=None):
         """Decided on the exact Jaccard of the shingle sets (`sets`, read by row) when kept, the
@@ -225,6 +257,10 @@ class NearLevel(Level):
 
     def cross(self, a, b):
         return self.cross_indexed(a, self.index(b))
+
+    def cross_with(self, b):
+        indexed = self.index(b)  # b's band keys made once for every chunk compared with it
+        return lambda a: self.cross_indexed(a, indexed)
 
     def index(self, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """b's valid rows and their band keys, for repeated `cross_indexed` calls against b."""

@@ -56,14 +56,6 @@ class ShardedFeatures:
             lo = hi
         return out
 
-    def blocks(self, block_rows: int = 1 << 16):
-        """(first row, features) for consecutive blocks of rows, in order."""
-        for f, start in zip(self.files, self.starts):
-            mm = np.load(f, mmap_mode="r")
-            for lo in range(0, len(mm), block_rows):
-                yield start + lo, np.array(mm[lo: lo + block_rows])
-            del mm
-
 
 def sharded(files: list[str | None], counts: list[int], width: int, dtype: str) -> ShardedFeatures:
     """The shards' files in input order (a shard without records has no file)."""

@@ -150,6 +150,19 @@ def window_pairs(sorted_keys: np.ndarray, window: int) -> tuple[np.ndarray, np.n
     return first, first + 1 + arange_within(fan)
 
 
+def bucket_pairs(keys: np.ndarray, rows: np.ndarray, n: int, max_bucket: int) -> np.ndarray:
+    """(m, 2) distinct row pairs i < j of rows sharing a key (rows numbered below n): all pairs
+    of a bucket of up to max_bucket + 1 rows, each row with the next max_bucket rows of a
+    larger one. Keys may repeat a row (one record in several bands): it is never its own pair."""
+    order = np.lexsort((rows, keys))  # by key, then row: a bucket's rows in input order
+    keys, rows = keys[order], rows[order]
+    p, q = window_pairs(keys, max_bucket)
+    a, b = rows[p], rows[q]
+    distinct = a != b
+    codes = np.unique(a[distinct] * np.int64(n) + b[distinct])
+    return _decode(codes, n)
+
+
 def _union(found: np.ndarray, codes: np.ndarray) -> np.ndarray:
     """Sorted distinct pair codes so far; merged band by band to keep memory at the unique pairs."""
     return np.union1d(found, codes) if len(found) else np.unique(codes)
