@@ -27,7 +27,7 @@ import numpy as np
 from pipeline.dedup.levels import cached_level
 from pipeline.dedup.sharded import ShardedFeatures, ShardedSets
 from pipeline.similarity.lsh import EMPTY_KEY
-from pipeline.similarity.minhash import mix64
+from pipeline.similarity.shingling import mix64
 
 # 4M (key, row) entries: 64 MB read by a partition task, a few hundred MB at its peak.
 ENTRIES_PER_PARTITION = 4 << 20

@@ -83,12 +83,16 @@ def shard_features(job: FeatureJob, shard: Shard) -> ShardFeatures:
     for batch in ShardInput(shard, Path("."), job.batch_size).batches(job.columns):
         rows = batch.to_pylist()
         # Records of kinds the level does not compare get no content: never paired, always kept.
-        texts = [compared_text(r, config.compared_fields(r["kind"])) if config.compares(level.name, r["kind"])
+        texts = [compared_text(r, config.compared_fields(r["kind"]), level.canonical_text)
+                 if config.compares(level.name, r["kind"])
                  else None for r in rows]
-        keys = [None if t is None else content_key(r["kind"], t) for r, t in zip(rows, texts)]
-        feats.append(level.features(texts, keys))
+        keys = [None if t is None or not level.uses_keys else content_key(r["kind"], t) for r, t in zip(rows, texts)]
         if level.keeps_sets:
-            sets.append(level.shingle_sets(texts))  # type: ignore[attr-defined]
+            batch_feats, batch_sets = level.features_and_sets(texts, keys)  # type: ignore[attr-defined]
+            sets.append(batch_sets)
+        else:
+            batch_feats = level.features(texts, keys)
+        feats.append(batch_feats)
         ranks.add(rows)
         kinds += [r["kind"] for r in rows]
         groups += [r["group_id"] for r in rows]

@@ -76,6 +76,10 @@ class Level(ABC):
         raise NotImplementedError(f"the {self.name} level does not bucket")
 
     keeps_sets = False  # whether pass 1 stores shingle sets for exact verification (near)
+    # Whether `features` reads the content keys (a 16-byte hash of each normalised text):
+    # NFKC-normalising every text costs as much as the near level's hashing, so only when read.
+    uses_keys = True
+    canonical_text = True  # False: the level reads NFKC text and ignores case and spacing itself
     # Whether the driver links the rows the partitions found by the level's own `pairs` (exact:
     # the group rules), rather than taking the partitions' verified pairs as they are.
     relinks = False
@@ -144,7 +148,7 @@ class ExactLevel(Level):
 
     def bucket_keys(self, feats):
         from pipeline.similarity.lsh import EMPTY_KEY
-        from pipeline.similarity.minhash import mix64
+        from pipeline.similarity.shingling import mix64
 
         halves = np.ascontiguousarray(feats).view(np.uint64).reshape(len(feats), 2)
         keys = mix64(halves[:, 0] ^ mix64(halves[:, 1].copy()))
@@ -184,6 +188,7 @@ class ExactLevel(Level):
 
 class NearLevel(Level):
     name, reason = "near", "near_duplicate"
+    uses_keys, canonical_text = False, False
 
     def __init__(self, config: DedupConfig, borderline_margin: float):
         from pipeline.similarity.lsh import optimal_bands, recall_bands
@@ -217,10 +222,12 @@ class NearLevel(Level):
         """Whether pass 1 stores each record's shingle set, for exact verification."""
         return self.config.verify == "exact"
 
-    def shingle_sets(self, texts: list[str | None]):
-        from pipeline.similarity.shingle_sets import from_hashes
+    def features_and_sets(self, texts: list[str | None], keys):
+        """Signatures and shingle sets (as hashed) from one shingling pass."""
+        from pipeline.similarity.shingle_sets import from_values
 
-        return from_hashes(*self.hasher.shingle_hashes(texts))
+        signatures, values, counts = self.hasher.sketch(texts, keep_shingles=True)
+        return signatures, from_values(values, counts)
 
     def valid(self, feats):
         from pipeline.similarity.minhash import is_empty
@@ -301,7 +308,7 @@ def exact_by_rows(sets, pairs: np.ndarray, chunk: int = 1 << 15) -> np.ndarray:
     for lo in range(0, len(pairs), chunk):
         part = pairs[lo: lo + chunk]
         rows = np.unique(part)
-        out[lo: lo + len(part)] = exact_jaccard(sets.take(rows), np.searchsorted(rows, part))
+        out[lo: lo + len(part)] = exact_jaccard(sets.take(rows).distinct(), np.searchsorted(rows, part))
     return out
 
 

@@ -76,7 +76,7 @@ class ShardedSets:
     def take(self, rows: np.ndarray):
         """The sets of `rows`, in that order, as one ShingleSets; each shard's part is copied
         straight to its place, so temporaries stay per shard."""
-        from pipeline.similarity.minhash import arange_within
+        from pipeline.similarity.shingling import arange_within
         from pipeline.similarity.shingle_sets import ShingleSets
 
         rows = np.asarray(rows, dtype=np.int64).ravel()

@@ -2,7 +2,8 @@
 
   content     normalisation keys (16-byte content hashes), compared text, shingles, Jaccard
   union_find  `GroupMerger`: union-find over group ids
-  minhash     vectorised MinHash signatures
+  shingling   hashed word or character n-grams of a whole batch (numpy)
+  minhash     vectorised MinHash signatures; oph: one-permutation hashing
   lsh         LSH banding: candidate pairs from signatures
 """
 

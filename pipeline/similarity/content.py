@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from typing import Any, Mapping, Sequence
 
 from pipeline.records import normalise_for_id
@@ -16,10 +17,18 @@ SHINGLE_WORDS = 5
 _WORD = re.compile(r"\w+")
 
 
-def compared_text(row: Mapping[str, Any], fields: Sequence[str]) -> str | None:
-    """The fields, normalised as for record ids and lower-cased; None when all are empty."""
-    parts = [normalise_for_id(str(row.get(f) or "")).lower() for f in fields]
-    if not any(parts):
+def compared_text(row: Mapping[str, Any], fields: Sequence[str], canonical: bool = True) -> str | None:
+    """The fields, normalised as for record ids and lower-cased; None when all are empty.
+
+    `canonical=False` gives only their NFKC form, for comparers that tokenise themselves and
+    ignore case and spacing (MinHash shingling): collapsing the whitespace of every text cost
+    as much as hashing it.
+    """
+    if canonical:
+        parts = [normalise_for_id(str(row.get(f) or "")).lower() for f in fields]
+    else:
+        parts = [unicodedata.normalize("NFKC", str(row.get(f) or "")) for f in fields]
+    if not any(p and not p.isspace() for p in parts):
         return None
     return "\x1e".join(parts)  # a separator no text contains, so ("ab", "c") != ("a", "bc")
 

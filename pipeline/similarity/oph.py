@@ -14,12 +14,12 @@ Persisted signatures name their scheme, so an index of one scheme is never compa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
 
-from pipeline.similarity.minhash import MAX_HASH, MinHasher, mix64
+from pipeline.similarity.minhash import MAX_HASH, MinHasher
+from pipeline.similarity.shingling import mix64
 
 SCHEME = "oph-optimal-densification-v1"
 
@@ -38,8 +38,7 @@ class OnePermutationHasher(MinHasher):
         # non-empty bin is reached within K probes.
         self._probe = np.stack([rng.permutation(self.num_perm) for _ in range(self.num_perm)]).astype(np.int64)
 
-    def _signatures(self, texts: Sequence[str | None]) -> np.ndarray:
-        hashes, counts = self._shingle_batch(texts)
+    def _signatures(self, hashes: np.ndarray, counts: np.ndarray) -> np.ndarray:
         n, k = len(counts), self.num_perm
         flat = np.full(n * k, MAX_HASH, dtype=np.uint32)
         if len(hashes):

@@ -3,12 +3,15 @@
 A MinHash estimate of a pair's Jaccard has a standard deviation of sqrt(J(1-J)/num_perm),
 0.04 at J = 0.7 with 128 permutations: a decision on the estimate misses true pairs just above
 the threshold and takes pairs just below it. Near dedup therefore verifies each candidate on the
-shingle sets themselves. A set is the sorted distinct 32-bit hashes of the document's n-grams
-(the top half of the 64-bit shingle hash MinHash uses): two distinct shingles share a 32-bit
-hash with probability 2^-32, which moves a 300-shingle pair's Jaccard by about 1e-5 at most.
+shingle sets themselves. A set is the 32-bit hashes of the document's n-grams (the top half of
+the 64-bit shingle hash MinHash uses): two distinct shingles share a 32-bit hash with
+probability 2^-32, which moves a 300-shingle pair's Jaccard by about 1e-5 at most.
 
-Stored per shard as two arrays: `values` (uint32, every document's set in order) and
-`offsets` (int64, n + 1): document i's set is values[offsets[i]:offsets[i + 1]].
+Stored per shard as two arrays: `values` (uint32, every document's shingles in order) and
+`offsets` (int64, n + 1): document i's are values[offsets[i]:offsets[i + 1]]. They are stored
+as hashed, repeats included: sorting every document's set cost as much as hashing it, and
+only the documents of candidate pairs are ever compared, so `distinct()` sorts those when
+they are read.
 """
 
 from __future__ import annotations
@@ -18,6 +21,24 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+
+from pipeline.similarity.shingling import arange_within
+
+
+_PAD = np.uint32(0xFFFFFFFF)
+_BLOCK_CELLS = 1 << 22  # of one padded sort block: 16 MB
+
+
+def _similar_size_runs(docs: np.ndarray, sizes: np.ndarray):
+    """Runs of `docs` (ordered by ascending `sizes`) whose padded block stays under
+    _BLOCK_CELLS, or one document where it alone is larger; empty documents are skipped."""
+    lo = int(np.searchsorted(sizes, 1))
+    while lo < len(docs):
+        ahead = min(len(docs) - lo, _BLOCK_CELLS // int(sizes[lo]) + 1)  # sizes only grow
+        fits = int(np.searchsorted(np.arange(1, ahead + 1) * sizes[lo: lo + ahead], _BLOCK_CELLS, side="right"))
+        hi = lo + max(fits, 1)
+        yield docs[lo:hi]
+        lo = hi
 
 
 @dataclass
@@ -32,21 +53,48 @@ class ShingleSets:
     def sizes(self) -> np.ndarray:
         return np.diff(self.offsets)
 
+    def distinct(self) -> "ShingleSets":
+        """Each document's values sorted and without repeats (what `exact_jaccard` compares).
+
+        Documents of similar size are padded into one (documents x longest) uint32 block and
+        sorted row by row: 4x faster than one global sort of (document, value) uint64 keys.
+        The pad is the largest value, so a row's first `size` entries are its values sorted.
+        """
+        sizes = self.sizes
+        counts = np.zeros(len(self), np.int64)
+        blocks = []
+        by_size = np.argsort(sizes, kind="stable")
+        for docs in _similar_size_runs(by_size, sizes[by_size]):
+            size = sizes[docs]
+            cols = arange_within(size)
+            block = np.full((len(docs), int(size.max())), _PAD, np.uint32)
+            block[np.repeat(np.arange(len(docs)), size), cols] = self.values[np.repeat(self.offsets[docs], size) + cols]
+            block.sort(axis=1)
+            keep = np.arange(block.shape[1]) < size[:, None]
+            keep[:, 1:] &= block[:, 1:] != block[:, :-1]
+            counts[docs] = keep.sum(axis=1)
+            blocks.append((docs, block[keep]))
+        offsets = np.r_[0, np.cumsum(counts)].astype(np.int64)
+        values = np.empty(int(offsets[-1]), np.uint32)
+        for docs, kept in blocks:
+            values[np.repeat(offsets[docs], counts[docs]) + arange_within(counts[docs])] = kept
+        return ShingleSets(values, offsets)
+
     def take(self, rows: np.ndarray) -> "ShingleSets":
         rows = np.asarray(rows, dtype=np.int64)
         start, size = self.offsets[rows], self.sizes[rows]
-        from pipeline.similarity.minhash import arange_within
-
         idx = np.repeat(start, size) + arange_within(size)
         return ShingleSets(self.values[idx], np.r_[0, np.cumsum(size)].astype(np.int64))
 
 
+def from_values(values: np.ndarray, counts: np.ndarray) -> ShingleSets:
+    """The shingles of consecutive documents as hashed (uint32 top halves, `counts` per document)."""
+    return ShingleSets(np.asarray(values, np.uint32), np.r_[0, np.cumsum(counts)].astype(np.int64))
+
+
 def from_hashes(hashes: np.ndarray, counts: np.ndarray) -> ShingleSets:
-    """Sets from the 64-bit shingle hashes of consecutive documents (`counts` per document)."""
-    doc = np.repeat(np.arange(len(counts), dtype=np.uint64), counts)
-    keys = np.unique((doc << np.uint64(32)) | (np.asarray(hashes, np.uint64) >> np.uint64(32)))
-    per_doc = np.bincount((keys >> np.uint64(32)).astype(np.int64), minlength=len(counts))
-    return ShingleSets(keys.astype(np.uint32), np.r_[0, np.cumsum(per_doc)].astype(np.int64))
+    """Distinct sets from the 64-bit shingle hashes of consecutive documents."""
+    return from_values((np.asarray(hashes, np.uint64) >> np.uint64(32)).astype(np.uint32), counts).distinct()
 
 
 def concat(parts: Sequence[ShingleSets]) -> ShingleSets:
@@ -70,8 +118,6 @@ def load(path: str | Path) -> ShingleSets:
 def _pair_keys(sets: ShingleSets, pair_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each pair's set with the pair's number in the high 32 bits: one sorted uint64 array for
     all pairs (pairs in order, each set sorted), and the pair number of each element."""
-    from pipeline.similarity.minhash import arange_within
-
     size = sets.sizes[pair_rows]
     idx = np.repeat(sets.offsets[pair_rows], size) + arange_within(size)
     pair = np.repeat(np.arange(len(pair_rows), dtype=np.uint64), size)
@@ -79,7 +125,8 @@ def _pair_keys(sets: ShingleSets, pair_rows: np.ndarray) -> tuple[np.ndarray, np
 
 
 def exact_jaccard(sets: ShingleSets, pairs: np.ndarray, chunk: int = 1 << 14) -> np.ndarray:
-    """float32 Jaccard |A & B| / |A | B| of the sets of rows (pairs[k, 0], pairs[k, 1]).
+    """float32 Jaccard |A & B| / |A | B| of the sets of rows (pairs[k, 0], pairs[k, 1]);
+    `sets` must be distinct (see `ShingleSets.distinct`).
 
     Vectorised per chunk of pairs: both sides become sorted uint64 arrays keyed by pair number,
     and one searchsorted finds the shared elements. Two empty sets score 0.

@@ -82,3 +82,22 @@ def test_yaml_config_resolves_paths_and_matches_the_config_schema(tmp_path):
     (tmp_path / "bad.yaml").write_text("sources: [\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(tmp_path / "bad.yaml")
+
+
+def test_id_normalisation_collapses_exactly_the_whitespace_a_regex_would():
+    """Record ids are persisted: the split/join form must equal re.sub(r"\\s+", " ").strip()."""
+    import random
+    import re
+    import sys
+    import unicodedata
+
+    from pipeline.records import normalise_for_id
+
+    spaces = [chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF and re.fullmatch(r"\s", chr(c))]
+    assert len(spaces) >= 25 and "\u3000" in spaces and "\x1c" in spaces
+    rng = random.Random(0)
+    alphabet = spaces + list("ab\ufb01") + ["\u00a0x"]
+    for _ in range(5000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 10)))
+        expected = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip()
+        assert normalise_for_id(text) == expected, repr(text)

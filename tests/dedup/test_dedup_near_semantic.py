@@ -57,13 +57,13 @@ def test_incremental_near_run_does_not_recompute_the_earlier_signatures(tmp_path
     old = [doc(BASE), doc(OTHER)]
     first = run_level(tmp_path / "old", "near", old)
     hashed: list[int] = []
-    real = minhash.MinHasher.signatures
+    real = minhash.MinHasher.sketch
 
-    def counting(self, texts):
+    def counting(self, texts, *args, **kwargs):
         hashed.append(len(texts))
-        return real(self, texts)
+        return real(self, texts, *args, **kwargs)
 
-    monkeypatch.setattr(minhash.MinHasher, "signatures", counting)
+    monkeypatch.setattr(minhash.MinHasher, "sketch", counting)
     new = [doc(edited(BASE, 2), source="n"), doc("something else entirely, about cooking rice", source="n")]
     second = run_level(tmp_path / "new", "near", new, against=[str(first.path)])
     assert sum(hashed) == len(new)  # only the new records were hashed

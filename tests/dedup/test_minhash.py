@@ -14,6 +14,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from pipeline.similarity import minhash as mh
+from pipeline.similarity import shingling
 from pipeline.similarity.lsh import (
     EMPTY_KEY,
     band_keys,
@@ -84,7 +85,7 @@ def test_batch_equals_one_by_one_and_chunking_does_not_matter(monkeypatch):
     assert np.array_equal(batch, single)
     monkeypatch.setattr(mh, "_BLOCK_BYTES", 8 * 32 * 3)  # 3 shingles a block: documents straddle blocks
     assert np.array_equal(batch, hasher.signatures(TEXTS))
-    monkeypatch.setattr(mh, "_BATCH_CHARS", 20)  # runs of a few texts
+    monkeypatch.setattr(shingling, "BATCH_CHARS", 20)  # runs of a few texts
     assert np.array_equal(batch, hasher.signatures(TEXTS))
 
 

@@ -57,13 +57,14 @@ def test_signatures_are_stable_and_empty_texts_stay_empty():
     assert not np.array_equal(sig, OnePermutationHasher(64, 5, "char", 8).signatures(texts))
 
 
-def test_near_level_with_one_permutation_hashing(tmp_path):
+def test_near_level_hashes_one_permutation_by_default(tmp_path):
     base = ("The quarterly report shows that revenue grew by twelve percent while operating costs stayed "
             "flat, and the board expects the new product line to reach customers in the spring.")
     rows = [doc(base), doc(base.replace("twelve", "eleven"), source="b"), doc("nothing alike at all here")]
-    out = run_level(tmp_path, "near", rows, near={"hashing": "one_permutation"})
+    out = run_level(tmp_path, "near", rows)
     assert kept_ids(out) == [rows[0]["id"], rows[2]["id"]]
     assert rejected(out)[rows[1]["id"]]["similarity"] >= 0.7
     # An index made with one scheme is refused by a run of the other.
     with pytest.raises(ValueError, match="same settings"):
-        run_level(tmp_path / "other", "near", [doc("x y z")], against=[str(out.path)])
+        run_level(tmp_path / "other", "near", [doc("x y z")], against=[str(out.path)],
+                  near={"hashing": "permutations"})

@@ -1,0 +1,204 @@
+"""Hashed word or character n-grams of a whole batch of texts at once, in numpy.
+
+Shingle hashes are persisted and compared across runs (signatures, shingle sets), so every hash
+here is a pure function of the text: never Python's salted ``hash()``, only integer arithmetic
+on Unicode code points. Per-record Python work is limited to joining the batch into one string;
+tokenising, unit hashing and n-gram building run over the whole batch (a regex ``findall`` plus
+factorising and xxh3 of the words measured 3x slower).
+
+Words are exactly Python's ``\\w+`` on the lower-cased text: a code point is a word character iff
+``str.isalnum()`` or it is "_", which is how ``re`` defines ``\\w`` (checked over all of Unicode),
+so words follow the Unicode tables of the running Python. Character units are the word
+characters with one space between consecutive words: punctuation edits do not move them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Literal
+
+import numpy as np
+
+_SEP = "\x00"  # joins the batch into one string; not a word character
+_SPACE = np.uint32(32)
+_ASCII_WORD = np.array([chr(c).isalnum() or chr(c) == "_" for c in range(128)])
+_WORD_POLY = np.uint64(0xC2B2AE3D27D4EB4F)  # odd multiplier of the per-word code point polynomial
+_POLY = np.uint64(0x9E3779B97F4A7C15)  # odd multiplier of the order-sensitive n-gram polynomial
+_CHAR_SALT = np.uint64(0x5851F42D4C957F2D)
+# Characters per window of `windows()`. Tokenising and hashing hold ~40 bytes of temporaries
+# per character, so this bounds them near 100 MB whatever the caller's batch size.
+BATCH_CHARS = 2 << 20
+
+
+def mix64(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser: a bijection on uint64 that spreads every input bit over the output.
+
+    Works in place on (and returns) ``x``; uint64 arithmetic wraps, which is the intent. One
+    scratch array serves the three shifts (a temporary per shift cost a third more time).
+    """
+    tmp = np.empty_like(x)
+    for shift, mult in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB), (31, None)):
+        np.right_shift(x, np.uint64(shift), out=tmp)
+        x ^= tmp
+        if mult is not None:
+            x *= np.uint64(mult)
+    return x
+
+
+# The unit hash of every ASCII character, looked up instead of mixed one by one.
+_ASCII_UNITS = mix64(np.arange(128, dtype=np.uint64) ^ _CHAR_SALT)
+
+
+def arange_within(counts: np.ndarray) -> np.ndarray:
+    """[0..c0), [0..c1), ... concatenated: the offset of each element inside its group."""
+    counts = np.asarray(counts, dtype=np.int64)
+    return np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+
+
+def _code_points(texts: Sequence[str | None]) -> np.ndarray:
+    """UTF-32 code points of the lower-cased batch, documents separated by 0."""
+    texts = ["" if t is None else t for t in texts]
+    joined = _SEP.join(texts)
+    if joined.count(_SEP) != max(len(texts) - 1, 0):  # a NUL inside a text would split it
+        joined = _SEP.join(t.replace(_SEP, " ") for t in texts)
+    return np.frombuffer(joined.lower().encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def _is_word_char(points: np.ndarray) -> np.ndarray:
+    """``\\w`` for every code point: a table for ASCII, ``str.isalnum`` once per other character."""
+    word = _ASCII_WORD[np.minimum(points, 127)]
+    other = np.flatnonzero(points >= 128)
+    if len(other):
+        uniq, inverse = np.unique(points[other], return_inverse=True)
+        word[other] = np.fromiter((chr(c).isalnum() for c in uniq.tolist()), bool, len(uniq))[inverse]
+    return word
+
+
+class _Words:
+    """The ``\\w+`` runs of a batch: where each starts, its length, and its document."""
+
+    def __init__(self, texts: Sequence[str | None]) -> None:
+        self.points = _code_points(texts)
+        self.word = _is_word_char(self.points)
+        edge = np.diff(np.concatenate([[False], self.word, [False]]).astype(np.int8))
+        self.start = np.flatnonzero(edge == 1)
+        self.length = np.flatnonzero(edge == -1) - self.start
+        self.offset = np.cumsum(self.length) - self.length  # of each word among the word characters
+        self.doc = np.searchsorted(np.flatnonzero(self.points == 0), self.start)  # separators before it
+        self.per_doc = np.bincount(self.doc, minlength=len(texts))
+
+    def hashes(self) -> np.ndarray:
+        """A 64-bit hash of each word: the sum of code point * P^position, then mixed."""
+        if not len(self.start):
+            return np.zeros(0, np.uint64)
+        powers = np.cumprod(np.full(int(self.length.max()), _WORD_POLY))  # wraps mod 2^64
+        terms = self.points[self.word].astype(np.uint64) * powers[arange_within(self.length)]
+        return mix64(np.add.reduceat(terms, self.offset))
+
+    def characters(self) -> tuple[np.ndarray, np.ndarray]:
+        """Word characters with one space between consecutive words of a document, and the
+        number of characters of each document.
+
+        The space is the first character after a word that another word of the same document
+        follows (punctuation, a line break...), kept and read as a space: one boolean mask,
+        where inserting spaces into the word characters cost 3x more.
+        """
+        keep = self.word.copy()
+        follows = np.flatnonzero(np.diff(self.doc) == 0)  # words followed by a word of their document
+        keep[self.start[follows] + self.length[follows]] = True
+        chars = np.where(self.word, self.points, _SPACE)[keep]
+        letters = np.bincount(self.doc, weights=self.length, minlength=len(self.per_doc)).astype(np.int64)
+        return chars, letters + np.maximum(self.per_doc - 1, 0)
+
+
+def word_units(texts: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
+    words = _Words(texts)
+    return words.hashes(), words.per_doc
+
+
+def char_units(texts: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
+    """A hash of every character; punctuation and space between words count as one space.
+
+    Dropping punctuation keeps char n-grams robust to punctuation edits and makes a
+    punctuation-only text empty, as in the word unit.
+    """
+    chars, lengths = _Words(texts).characters()
+    units = _ASCII_UNITS[np.minimum(chars, 127)]
+    other = np.flatnonzero(chars >= 128)
+    units[other] = mix64(chars[other].astype(np.uint64) ^ _CHAR_SALT)
+    return units, lengths
+
+
+def _full_ngrams(units: np.ndarray, lengths: np.ndarray, n: int) -> np.ndarray:
+    """The polynomial of the n units starting at each start that stays inside its document
+    (documents of >= n units; in order), computed over contiguous slices of the whole batch."""
+    m = len(units) - n + 1
+    if m <= 0:
+        return np.zeros(0, np.uint64)
+    acc = units[:m].copy()
+    for k in range(1, n):  # Horner: ((u0 P + u1) P + u2) ..., the same value as one unit at a time
+        acc *= _POLY
+        acc += units[k: m + k]
+    ends = np.cumsum(lengths)
+    valid = np.ones(len(units), bool)
+    full = lengths >= n
+    # The last n-1 starts of a document would run into the next one.
+    valid[np.repeat(ends[full], n - 1) - np.tile(np.arange(1, n), int(full.sum()))] = False
+    valid[np.repeat(~full, lengths)] = False
+    return acc[valid[:m]]
+
+
+def _short_ngrams(units: np.ndarray, starts: np.ndarray, widths: np.ndarray, n: int) -> np.ndarray:
+    """One polynomial over all the units of each document shorter than n units."""
+    padded = np.concatenate([units, np.zeros(n, np.uint64)])  # starts + k stays in range
+    acc = np.zeros(len(starts), np.uint64)
+    for k in range(n):
+        acc = np.where(k >= widths, acc, acc * _POLY + padded[starts + k])
+    return acc
+
+
+def ngrams(units: np.ndarray, lengths: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Hash every n consecutive units of each document, never across a document boundary.
+
+    A document with 1..n-1 units becomes one shingle of all its units; one with none has no
+    shingle. Returns the shingle hashes (documents in order) and the shingle count of each.
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    counts = np.where(lengths >= n, lengths - n + 1, np.minimum(lengths, 1))
+    hashes = _full_ngrams(units, lengths, n)
+    short = (lengths > 0) & (lengths < n)
+    if short.any():
+        slot = np.zeros(int(counts.sum()), bool)  # where each short document's one shingle goes
+        slot[(np.cumsum(counts) - counts)[short]] = True
+        out = np.empty(len(slot), np.uint64)
+        out[~slot] = hashes
+        out[slot] = _short_ngrams(units, (np.cumsum(lengths) - lengths)[short], lengths[short], n)
+        hashes = out
+    return mix64(hashes), counts
+
+
+class Shingler:
+    """Word or character n-grams, hashed to uint64."""
+
+    def __init__(self, ngram: int = 3, unit: Literal["word", "char"] = "word") -> None:
+        if int(ngram) < 1:
+            raise ValueError(f"ngram must be >= 1, got {ngram}")
+        if unit not in ("word", "char"):
+            raise ValueError(f"unit must be 'word' or 'char', got {unit!r}")
+        self.ngram, self.unit = int(ngram), unit
+
+    def hashes(self, texts: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
+        """The uint64 hashes of every n-gram of the batch (documents in order, repeats kept)
+        and the count of each document's."""
+        units, lengths = (word_units if self.unit == "word" else char_units)(texts)
+        return ngrams(units, lengths, self.ngram)
+
+    def windows(self, texts: Sequence[str | None]) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
+        """(lo, hi, hashes, counts) of texts[lo:hi], runs of consecutive texts of about
+        BATCH_CHARS characters (a text is never split), so temporary memory stays bounded
+        whatever the batch size; each run is vectorised as a whole."""
+        sizes = np.fromiter((len(t) if t else 0 for t in texts), np.int64, len(texts))
+        window = (np.cumsum(sizes) - sizes) // BATCH_CHARS  # which window each text starts in
+        cuts = np.append(np.flatnonzero(np.diff(window, prepend=-1)), len(texts))
+        for lo, hi in zip(cuts[:-1].tolist(), cuts[1:].tolist()):
+            yield lo, hi, *self.hashes(texts[lo:hi])
