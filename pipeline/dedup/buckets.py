@@ -5,7 +5,8 @@ The datatrove/NeMo Curator shape, on the executor's workers:
      LSH band's key), salted with the band and the record kind so that records of different
      kinds never meet, are written to one file sorted by key partition (`key % partitions`);
   2. per key partition: every shard's slice for it is read, equal keys are buckets, and a
-     bucket's rows are paired (all pairs up to `max_bucket` rows, a sliding window beyond);
+     bucket's rows are paired (every pair up to `max_bucket` rows, in blocks, each pair by the
+     first band it shares only; a sliding window beyond, counted in the manifest);
      the candidates are verified against the shards' features and only verified pairs (and
      near misses, for review) come back;
   3. on the driver: the pairs of every partition joined (a pair that shares keys in two bands
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,10 @@ from pipeline.similarity.shingling import mix64
 
 # 4M (key, row) entries: 64 MB read by a partition task, a few hundred MB at its peak.
 ENTRIES_PER_PARTITION = 4 << 20
+# An entry's row column holds the band (column of the keys) above the row number: a large
+# bucket's pairs are emitted by the first band they share, which the partition must know.
+_BAND_SHIFT = np.uint64(48)
+_ROW_MASK = np.uint64((1 << 48) - 1)
 
 
 def partitions_for(entries: int) -> int:
@@ -61,11 +66,12 @@ class BucketFile:
 
 
 def write_buckets(path: Path, keys: np.ndarray, first_row: int, partitions: int) -> BucketFile:
-    """One shard's (key, row) entries, grouped by partition, in one file."""
+    """One shard's (key, band and row) entries, grouped by partition, in one file."""
     from pipeline.atomic import save_npy_atomic
 
     n, k = keys.shape
     rows = np.repeat(np.arange(first_row, first_row + n, dtype=np.uint64), k)
+    rows |= np.tile(np.arange(k, dtype=np.uint64), n) << _BAND_SHIFT
     flat = keys.ravel()
     ok = flat != EMPTY_KEY
     flat, rows = flat[ok], rows[ok]
@@ -77,8 +83,8 @@ def write_buckets(path: Path, keys: np.ndarray, first_row: int, partitions: int)
     return BucketFile(str(path), tuple(int(o) for o in offsets))
 
 
-def read_partition(files: list[BucketFile], p: int) -> tuple[np.ndarray, np.ndarray]:
-    """Keys and rows of partition p from every shard's file."""
+def read_partition(files: list[BucketFile], p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Keys, rows and bands of partition p from every shard's file."""
     keys, rows = [], []
     for f in files:
         lo, hi = f.offsets[p], f.offsets[p + 1]
@@ -87,10 +93,11 @@ def read_partition(files: list[BucketFile], p: int) -> tuple[np.ndarray, np.ndar
             block = np.array(mm[lo:hi])
             del mm
             keys.append(block[:, 0])
-            rows.append(block[:, 1].astype(np.int64))
+            rows.append(block[:, 1])
     if not keys:
-        return np.zeros(0, np.uint64), np.zeros(0, np.int64)
-    return np.concatenate(keys), np.concatenate(rows)
+        return np.zeros(0, np.uint64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    packed = np.concatenate(rows)
+    return np.concatenate(keys), (packed & _ROW_MASK).astype(np.int64), (packed >> _BAND_SHIFT).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -114,16 +121,20 @@ class PartitionPairs:
     near_sims: np.ndarray
     near_estimates: np.ndarray
     candidates: int
+    counters: dict[str, int] = field(default_factory=dict)  # what the level counted doing it
 
 
 def partition_pairs(job: PairJob, partition: int) -> PartitionPairs:
     """Pass 1b on a worker: one partition's candidates, verified by the level."""
-    keys, rows = read_partition(list(job.files), partition)
+    keys, rows, bands = read_partition(list(job.files), partition)
     if len(job.excluded):
         keep = ~np.isin(rows, job.excluded)
-        keys, rows = keys[keep], rows[keep]
+        keys, rows, bands = keys[keep], rows[keep], bands[keep]
     level = cached_level(job.level, job.config, None)
-    return PartitionPairs(*level.partition_pairs(job.features, keys, rows, job.sets))
+    before = level.counters()
+    found = level.partition_pairs(job.features, keys, rows, bands, job.sets)
+    counters = {k: v - before.get(k, 0) for k, v in level.counters().items() if v != before.get(k, 0)}
+    return PartitionPairs(*found, counters=counters)
 
 
 def join_partitions(results: list[PartitionPairs], n: int) -> PartitionPairs:
@@ -138,4 +149,8 @@ def join_partitions(results: list[PartitionPairs], n: int) -> PartitionPairs:
     found = distinct([r.pairs for r in results], [r.sims for r in results], [r.estimates for r in results])
     near = distinct([r.near_pairs for r in results], [r.near_sims for r in results],
                     [r.near_estimates for r in results])
-    return PartitionPairs(*found, *near, sum(r.candidates for r in results))
+    counters: dict[str, int] = {}
+    for r in results:
+        for k, v in r.counters.items():
+            counters[k] = counters.get(k, 0) + v
+    return PartitionPairs(*found, *near, sum(r.candidates for r in results), counters)

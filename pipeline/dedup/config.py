@@ -55,9 +55,13 @@ class NearConfig(LevelConfig):
     unit: Literal["word", "char"] = Field(default="char", description="n-grams of words or of characters")
     ngram: int = Field(default=5, ge=1, le=32, description="n-gram size in units")
     seed: int = Field(default=1, ge=0, description="seed of the permutations; signatures depend on it")
+    # Every pair of a bucket is a candidate up to this size (memory stays bounded: large buckets
+    # are paired a tile at a time); a bucket of thousands of records is boilerplate, whose
+    # pairs would flood pairs.parquet, so it is chained by a window and counted instead.
     max_bucket: int = Field(
-        default=64, ge=2, description="an LSH bucket larger than this is verified against a window, not pairwise"
-    )
+        default=5_000, ge=2,
+        description="LSH buckets of up to this many records are compared pair by pair; a larger one against a"
+                    " sliding window of this many records (counted in the manifest as near:windowed_buckets)")
     # One hash per shingle instead of num_perm: the near level's signatures cost about a quarter
     # of the permutations' time on real documents, with the same recall per Jaccard bucket.
     hashing: Literal["permutations", "one_permutation"] = Field(

@@ -39,6 +39,8 @@ def level_pairs(level: Level, plan: Plan, members: Membership, excluded: set[int
         plan.borderline.append((found.near_pairs[near_ok], found.near_sims[near_ok], found.near_estimates[near_ok]))
         plan.counters.update({"near:bands": level.bands, "near:rows": level.rows,  # type: ignore[attr-defined]
                               "near:candidate_pairs": found.candidates, "near:verified_pairs": len(pairs)})
+        for k, v in found.counters.items():
+            plan.counters[k] = plan.counters.get(k, 0) + v
         return pairs, sims, est
     # Exact: the partitions found which rows share content; the level's group rules link them per kind.
     candidates = None if found is None else np.unique(found.pairs)

@@ -68,9 +68,10 @@ class Level(ABC):
         workers); EMPTY_KEY for rows without content. None: the level searches on the driver."""
         return None
 
-    def partition_pairs(self, feats: Any, keys: np.ndarray, rows: np.ndarray, sets: Any = None
+    def partition_pairs(self, feats: Any, keys: np.ndarray, rows: np.ndarray, bands: np.ndarray, sets: Any = None
                         ) -> tuple[np.ndarray, ...]:
-        """One bucket key partition on a worker (buckets.py): the rows sharing keys, verified.
+        """One bucket key partition on a worker (buckets.py): the rows sharing keys (`bands`:
+        the band, i.e. key column, of each entry), verified.
         Returns (pairs, similarities, estimates), the same for the near misses, and the number
         of candidates. Only levels with `bucket_keys` are asked."""
         raise NotImplementedError(f"the {self.name} level does not bucket")
@@ -93,6 +94,9 @@ class Level(ABC):
 
 
 _NO_KEY = np.zeros(16, dtype=np.uint8)
+# LSH buckets of up to this many rows are paired all at once, vectorised over every bucket of
+# a partition (at most 2,016 pairs each); larger ones one by one (NearLevel.partition_pairs).
+_SMALL_BUCKET = 64
 
 
 class ExactLevel(Level):
@@ -158,7 +162,7 @@ class ExactLevel(Level):
 
     relinks = True
 
-    def partition_pairs(self, feats, keys, rows, sets=None):
+    def partition_pairs(self, feats, keys, rows, bands, sets=None):
         """The rows whose full content hash another row shares, chained per class of equal
         content (the driver links each class by the group rules). A 64-bit key is only where
         to look: classes are formed on the full hash of the rows that share a key."""
@@ -239,11 +243,39 @@ class NearLevel(Level):
 
         return band_keys(feats, self.bands, self.rows)
 
-    def partition_pairs(self, feats, keys, rows, sets=None):
-        from pipeline.similarity.lsh import bucket_pairs
+    def partition_pairs(self, feats, keys, rows, bands, sets=None):
+        """Buckets of up to _SMALL_BUCKET rows are paired all at once; a larger one by itself,
+        every pair up to `max_bucket` rows (in tiles, each pair by its first shared band only),
+        a sliding window of `max_bucket` rows beyond, counted (near:windowed_buckets, _rows)."""
+        from pipeline.similarity.lsh import bucket_pairs, split_buckets
 
-        cand = bucket_pairs(keys, rows, len(feats), self.config.max_bucket)
-        return (*self.verify(feats, cand, sets), len(cand))
+        at_once = min(_SMALL_BUCKET, self.config.max_bucket)
+        small, large = split_buckets(keys, rows, at_once)
+        cand = bucket_pairs(keys[small], rows[small], len(feats), at_once)
+        found = [self.verify(feats, cand, sets)]
+        candidates = len(cand)
+        for at in large:
+            for cand in self._large_bucket_pairs(feats, rows[at], int(bands[at[0]])):
+                found.append(self.verify(feats, cand, sets))
+                candidates += len(cand)
+        return (*(np.concatenate([f[k] for f in found]) for k in range(6)), candidates)
+
+    def _large_bucket_pairs(self, feats, rows: np.ndarray, band: int):
+        """Candidate pairs (global rows, i < j) of one large bucket, a tile at a time."""
+        from pipeline.similarity.lsh import band_keys, first_band_pairs, window_pairs
+
+        if len(rows) > self.config.max_bucket:
+            self._count("near:windowed_buckets", 1)
+            self._count("near:windowed_rows", len(rows))
+            p, q = window_pairs(np.zeros(len(rows), np.uint64), self.config.max_bucket)
+            yield np.stack([rows[p], rows[q]], axis=1)
+            return
+        keys = band_keys(feats.take(rows), self.bands, self.rows)
+        for a, b in first_band_pairs(keys, band):
+            yield np.stack([rows[a], rows[b]], axis=1)
+
+    def _count(self, name: str, n: int) -> None:
+        self._counters[name] = self._counters.get(name, 0) + n
 
     def verify(self, feats, cand, sets=None):
         """Decided on the exact Jaccard of the shingle sets (`sets`, read by row) when kept, the

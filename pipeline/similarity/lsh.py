@@ -12,6 +12,7 @@ and are skipped by every candidate generator, so they are never paired, not even
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
 
 import numpy as np
@@ -163,6 +164,37 @@ def bucket_pairs(keys: np.ndarray, rows: np.ndarray, n: int, max_bucket: int) ->
     distinct = a != b
     codes = np.unique(a[distinct] * np.int64(n) + b[distinct])
     return _decode(codes, n)
+
+
+def split_buckets(keys: np.ndarray, rows: np.ndarray, small: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The entries of buckets of at most `small` rows (a mask), and the positions of each larger
+    bucket's entries (rows ascending), from one partition's (key, row) entries."""
+    order = np.lexsort((rows, keys))
+    _, start, length = _runs(keys[order])
+    in_small = np.zeros(len(keys), bool)
+    in_small[order[np.repeat(length <= small, length)]] = True
+    return in_small, [order[a: a + n] for a, n in zip(start[length > small].tolist(), length[length > small].tolist())]
+
+
+def first_band_pairs(band_keys_of_rows: np.ndarray, band: int, tile: int = 1 << 20
+                     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Every pair (i < j) of one bucket's rows whose first shared band is `band`, `tile` pairs
+    at a time: a pair that shares several bands is emitted by its first band's bucket only, so a
+    family of near-identical records yields each of its pairs once, not once per band."""
+    m = len(band_keys_of_rows)
+    i = 0
+    while i < m - 1:
+        # rows i..hi-1 pair with every later row: about `tile` pairs
+        per_row = m - 1 - np.arange(i, m - 1)
+        hi = i + max(1, int(np.searchsorted(np.cumsum(per_row), tile, side="right")))
+        counts = m - 1 - np.arange(i, hi)
+        a = np.repeat(np.arange(i, hi), counts)
+        b = a + 1 + arange_within(counts)
+        shared = band_keys_of_rows[a] == band_keys_of_rows[b]
+        first = np.argmax(shared, axis=1)
+        keep = first == band
+        yield a[keep], b[keep]
+        i = hi
 
 
 def _union(found: np.ndarray, codes: np.ndarray) -> np.ndarray:

@@ -115,34 +115,38 @@ def load(path: str | Path) -> ShingleSets:
         return ShingleSets(z["values"], z["offsets"])
 
 
-def _pair_keys(sets: ShingleSets, pair_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each pair's set with the pair's number in the high 32 bits: one sorted uint64 array for
-    all pairs (pairs in order, each set sorted), and the pair number of each element."""
-    size = sets.sizes[pair_rows]
-    idx = np.repeat(sets.offsets[pair_rows], size) + arange_within(size)
-    pair = np.repeat(np.arange(len(pair_rows), dtype=np.uint64), size)
-    return (pair << np.uint64(32)) | sets.values[idx].astype(np.uint64), pair.astype(np.int64)
+def _row_keys(sets: ShingleSets) -> np.ndarray:
+    """Every value with its row in the high 32 bits: sorted, as rows are in order and each set
+    is sorted."""
+    rows = np.repeat(np.arange(len(sets), dtype=np.uint64), sets.sizes)
+    return (rows << np.uint64(32)) | sets.values.astype(np.uint64)
 
 
-def exact_jaccard(sets: ShingleSets, pairs: np.ndarray, chunk: int = 1 << 14) -> np.ndarray:
+def exact_jaccard(sets: ShingleSets, pairs: np.ndarray, chunk: int = 1 << 15) -> np.ndarray:
     """float32 Jaccard |A & B| / |A | B| of the sets of rows (pairs[k, 0], pairs[k, 1]);
     `sets` must be distinct (see `ShingleSets.distinct`).
 
-    Vectorised per chunk of pairs: both sides become sorted uint64 arrays keyed by pair number,
-    and one searchsorted finds the shared elements. Two empty sets score 0.
+    Vectorised per chunk of pairs: each value of the smaller set of a pair, keyed by the other
+    row, is looked up in one sorted array of all (row, value) keys, built once; the hits of a
+    pair are a difference of a running sum. Two empty sets score 0.
     """
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     out = np.zeros(len(pairs), np.float32)
     sizes = sets.sizes
+    keys = _row_keys(sets)
+    if not len(keys):
+        return out
     for lo in range(0, len(pairs), chunk):
         p = pairs[lo: lo + chunk]
-        a_keys, a_pair = _pair_keys(sets, p[:, 0])
-        b_keys, _ = _pair_keys(sets, p[:, 1])
-        if len(b_keys) and len(a_keys):
-            at = np.minimum(np.searchsorted(b_keys, a_keys), len(b_keys) - 1)
-            shared = np.bincount(a_pair[b_keys[at] == a_keys], minlength=len(p))
-        else:
-            shared = np.zeros(len(p), np.int64)
+        swap = sizes[p[:, 0]] > sizes[p[:, 1]]
+        small, large = np.where(swap, p[:, 1], p[:, 0]), np.where(swap, p[:, 0], p[:, 1])
+        size = sizes[small]
+        idx = np.repeat(sets.offsets[small], size) + arange_within(size)
+        needles = (np.repeat(large.astype(np.uint64), size) << np.uint64(32)) | sets.values[idx].astype(np.uint64)
+        at = np.minimum(np.searchsorted(keys, needles), len(keys) - 1)
+        hits = np.concatenate([[0], np.cumsum(keys[at] == needles)])
+        ends = np.cumsum(size)
+        shared = hits[ends] - hits[ends - size]
         union = sizes[p[:, 0]] + sizes[p[:, 1]] - shared
         out[lo: lo + len(p)] = np.where(union > 0, shared / np.maximum(union, 1), 0.0)
     return out
