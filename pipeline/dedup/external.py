@@ -49,7 +49,20 @@ def best_match(pairs: np.ndarray, sims: np.ndarray) -> dict[int, tuple[int, floa
     return {int(p[i, 0]): (int(p[i, 1]), float(s[i])) for i in first}
 
 
-def match_external(level: Level, feats: np.ndarray, kinds: np.ndarray, config: DedupConfig) -> External:
+class RowsOf:
+    """The shingle sets of `rows` of a store, read by position among them (what a level's
+    cross comparison takes for each side)."""
+
+    def __init__(self, sets: Any, rows: np.ndarray):
+        self.sets, self.rows = sets, rows
+
+    def take(self, positions: np.ndarray):
+        return self.sets.take(self.rows[positions])
+
+
+def match_external(level: Level, feats: np.ndarray, kinds: np.ndarray, config: DedupConfig,
+                   sets: Any = None) -> External:
+    """`sets`: the input's shingle sets by row, when the level verifies on them."""
     from pipeline.dedup.index import find_index, load_index
     from pipeline.dedup.reference import load_reference
 
@@ -58,11 +71,15 @@ def match_external(level: Level, feats: np.ndarray, kinds: np.ndarray, config: D
         if not config.compares(level.name, ref.kind):
             continue
         records = load_reference(ref, config)
-        ref_feats = level.features(list(records.texts), list(records.keys))
+        texts, keys = list(records.texts), list(records.keys)
+        if level.keeps_sets and sets is not None:
+            ref_feats, ref_sets = level.features_and_sets(texts, keys)  # type: ignore[attr-defined]
+        else:
+            ref_feats, ref_sets = level.features(texts, keys), None
         out.counters[f"reference:{ref.name}:records"] = len(records.texts)
         out.counters[f"reference:{ref.name}:unreadable"] = records.unreadable
         rows = _open_rows(kinds == ref.kind, out.rejects)
-        hits = _cross(level, feats, rows, ref_feats, np.arange(len(records.texts)))
+        hits = _cross(level, feats, rows, ref_feats, np.arange(len(records.texts)), sets, ref_sets)
         for row, (j, sim) in hits.items():
             out.rejects[row] = (f"reference_{level.name}:{ref.name}",
                                 f"{level.name} copy of {ref.name} record {records.origins[j]} (similarity {sim:.3f})",
@@ -74,7 +91,7 @@ def match_external(level: Level, feats: np.ndarray, kinds: np.ndarray, config: D
         found = 0
         for kind in sorted(set(kinds.tolist())):
             rows = _open_rows(kinds == kind, out.rejects)
-            hits = _cross(level, feats, rows, index.features, np.flatnonzero(index.kinds == kind))
+            hits = _cross(level, feats, rows, index.features, np.flatnonzero(index.kinds == kind), sets, index.sets)
             for row, (j, sim) in hits.items():
                 out.rejects[row] = (level.reason, f"{level.name} duplicate of existing record {index.ids[j]}"
                                     f" in {index.path.parent} (similarity {sim:.3f})", index.ids[j], sim)
@@ -89,17 +106,19 @@ def _open_rows(mask: np.ndarray, rejects: dict[int, Reject]) -> np.ndarray:
 
 
 def _cross(level: Level, feats: Any, rows: np.ndarray, other: np.ndarray, other_rows: np.ndarray,
-           chunk_rows: int = 1 << 17) -> dict[int, tuple[int, float]]:
-    """Best match in `other` (restricted to other_rows) for each of `rows`, mapped back to full rows.
+           sets: Any = None, other_sets: Any = None, chunk_rows: int = 1 << 17) -> dict[int, tuple[int, float]]:
+    """Best match in `other` (restricted to other_rows) for each of `rows`, mapped back to full rows;
+    decided on the shingle sets when both sides have them (`sets`, `other_sets`: by full row).
 
     `rows` are compared a chunk at a time: the input's features may stay in the shards' files."""
     if len(rows) == 0 or len(other_rows) == 0:
         return {}
-    compare = level.cross_with(np.asarray(other[other_rows]))
+    exact = sets is not None and other_sets is not None
+    compare = level.cross_with(np.asarray(other[other_rows]), RowsOf(other_sets, other_rows) if exact else None)
     found: dict[int, tuple[int, float]] = {}
     for lo in range(0, len(rows), chunk_rows):
         part = rows[lo: lo + chunk_rows]
-        pairs, sims = compare(np.asarray(feats[part]))
+        pairs, sims = compare(np.asarray(feats[part]), RowsOf(sets, part) if exact else None)
         if len(pairs):
             found.update(best_match(np.stack([part[pairs[:, 0]], other_rows[pairs[:, 1]]], axis=1), sims))
     return found

@@ -7,6 +7,9 @@ stage folder:
     index/meta.json        level, the params that make features comparable, record count
     index/records.parquet  id, kind, group_id of each indexed record, in feature-row order
     index/features.npy     one row of features per record (hashes, signatures or embeddings)
+    index/sets.values.npy, index/sets.offsets.npy
+                           near level with exact verification: each record's shingle set
+                           (pipeline.similarity.shingle_sets), so later runs decide on it too
 """
 
 from __future__ import annotations
@@ -37,13 +40,15 @@ class LevelIndex:
     ids: list[str]
     kinds: np.ndarray
     features: np.ndarray
+    sets: Any = None  # ShardedSets of the indexed records, when stored
 
 
 def write_index(stage_dir: Path, level: str, params: dict[str, Any], ids: list[str], kinds: list[str],
                 groups: list[str], features: np.ndarray, rows: np.ndarray | None = None,
-                chunk_rows: int = 1 << 16) -> None:
+                chunk_rows: int = 1 << 16, sets: Any = None) -> None:
     """The index of the records `ids`: their features are `features[rows]` (all rows when None),
-    copied a chunk at a time, so a memory-mapped `features` is never loaded whole."""
+    copied a chunk at a time, so a memory-mapped `features` is never loaded whole; likewise
+    their shingle sets from `sets` (read by row) when given."""
     out = stage_dir / INDEX_DIR
     out.mkdir()
     rows = np.arange(len(features)) if rows is None else rows
@@ -53,8 +58,24 @@ def write_index(stage_dir: Path, level: str, params: dict[str, Any], ids: list[s
         stored[lo: lo + chunk_rows] = features[rows[lo: lo + chunk_rows]]
     stored.flush()
     del stored
+    if sets is not None:
+        _write_sets(out / "sets", sets, rows, chunk_rows)
     pq.write_table(pa.table({"id": ids, "kind": kinds, "group_id": groups}), out / "records.parquet")
     (out / "meta.json").write_text(json.dumps({"level": level, "params": params, "records": len(ids)}, indent=2))
+
+
+def _write_sets(stem: Path, sets: Any, rows: np.ndarray, chunk_rows: int) -> None:
+    """`sets.take(rows)` as one values/offsets pair of files, written a chunk of rows at a time."""
+    sizes = np.concatenate([np.zeros(0, np.int64)] + [sets.sizes(rows[lo: lo + chunk_rows])
+                                                      for lo in range(0, len(rows), chunk_rows)])
+    offsets = np.r_[0, np.cumsum(sizes)].astype(np.int64)
+    np.save(f"{stem}.offsets.npy", offsets)
+    values = np.lib.format.open_memmap(f"{stem}.values.npy", mode="w+", dtype=np.uint32, shape=(int(offsets[-1]),))
+    for lo in range(0, len(rows), chunk_rows):
+        part = sets.take(rows[lo: lo + chunk_rows])
+        values[offsets[lo]: offsets[lo] + len(part.values)] = part.values
+    values.flush()
+    del values
 
 
 def find_index(path: str | Path, level: str) -> Path:
@@ -87,6 +108,11 @@ def load_index(path: Path, level: str, params: dict[str, Any]) -> LevelIndex:
         raise DedupIndexError(f"{path}: its {level} features were made with {meta['params']}, this run uses {params};"
                           " compare with the same settings, or deduplicate the union afresh")
     records = pq.read_table(path / "records.parquet")
+    sets = None
+    if (path / "sets.offsets.npy").is_file():
+        from pipeline.dedup.sharded import ShardedSets
+
+        sets = ShardedSets((str(path / "sets"),), (0,), records.num_rows)
     return LevelIndex(path, level, meta["params"], records.column("id").to_pylist(),
                       np.asarray(records.column("kind").to_pylist(), dtype=object),
-                      np.load(path / "features.npy", mmap_mode="r"))
+                      np.load(path / "features.npy", mmap_mode="r"), sets)

@@ -88,15 +88,20 @@ class Level(ABC):
     def counters(self) -> dict[str, int]:
         return {}
 
-    def cross_with(self, b: np.ndarray) -> Callable[[np.ndarray], Pairs]:
-        """`cross(a, b)` for many `a` against one `b` (a level may index b once)."""
-        return lambda a: self.cross(a, b)
+    def cross_with(self, b: np.ndarray, b_sets: Any = None) -> Callable[..., Pairs]:
+        """`cross(a, b)` for many `a` against one `b` (a level may index b once). The returned
+        function takes `a` and, for a level that keeps shingle sets, `a_sets`: objects whose
+        `take(rows)` gives the sets of rows of a (b) by position; None decides on the features."""
+        return lambda a, a_sets=None: self.cross(a, b)
 
 
 _NO_KEY = np.zeros(16, dtype=np.uint8)
 # LSH buckets of up to this many rows are paired all at once, vectorised over every bucket of
 # a partition (at most 2,016 pairs each); larger ones one by one (NearLevel.partition_pairs).
 _SMALL_BUCKET = 64
+# Against a reference set or an earlier dataset, each row meets this many rows of a shared
+# bucket on the other side: enough to find a match where the other side holds many copies.
+_CROSS_WINDOW = 64
 
 
 class ExactLevel(Level):
@@ -297,9 +302,9 @@ class NearLevel(Level):
     def cross(self, a, b):
         return self.cross_indexed(a, self.index(b))
 
-    def cross_with(self, b):
+    def cross_with(self, b, b_sets=None):
         indexed = self.index(b)  # b's band keys made once for every chunk compared with it
-        return lambda a: self.cross_indexed(a, indexed)
+        return lambda a, a_sets=None: self.cross_indexed(a, indexed, a_sets, b_sets)
 
     def index(self, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """b's valid rows and their band keys, for repeated `cross_indexed` calls against b."""
@@ -308,15 +313,25 @@ class NearLevel(Level):
         vb = np.flatnonzero(self.valid(b))
         return b, vb, band_keys(b[vb], self.bands, self.rows)
 
-    def cross_indexed(self, a: np.ndarray, indexed: tuple[np.ndarray, np.ndarray, np.ndarray]) -> Pairs:
+    def cross_indexed(self, a: np.ndarray, indexed: tuple[np.ndarray, np.ndarray, np.ndarray],
+                      a_sets: Any = None, b_sets: Any = None) -> Pairs:
+        """Pairs of a and b rows at or above the threshold: on the exact Jaccard of their shingle
+        sets when both sides' are given and the level verifies exactly, else on the estimate."""
         from pipeline.similarity.lsh import band_keys, cross_candidate_pairs, estimated_jaccard
 
         b, vb, b_keys = indexed
         va = np.flatnonzero(self.valid(a))
-        cand = cross_candidate_pairs(band_keys(a[va], self.bands, self.rows), b_keys, self.config.max_bucket)
+        cand = cross_candidate_pairs(band_keys(a[va], self.bands, self.rows), b_keys, _CROSS_WINDOW)
         cand = np.stack([va[cand[:, 0]], vb[cand[:, 1]]], axis=1) if len(cand) else cand.reshape(0, 2)
         sims = estimated_jaccard(a, b, cand)
-        ok = sims >= self.config.threshold
+        t = self.config.threshold
+        if self.keeps_sets and a_sets is not None and b_sets is not None:
+            check = sims >= t - self.config.margin()
+            cand = cand[check]
+            sims = exact_between(a_sets, b_sets, cand)
+        else:
+            self._count("near:cross_decided_on_estimate", len(cand))
+        ok = sims >= t
         return cand[ok], sims[ok]
 
     def similarity(self, feats, a, b):
@@ -329,6 +344,22 @@ class NearLevel(Level):
 
     def counters(self):
         return dict(self._counters)
+
+
+def exact_between(a_sets, b_sets, pairs: np.ndarray, chunk: int = 1 << 15) -> np.ndarray:
+    """Exact Jaccard of pairs (row of a, row of b), each side's sets read by row (`take`), only
+    for the rows involved, a chunk of pairs at a time."""
+    from pipeline.similarity.shingle_sets import concat, exact_jaccard
+
+    out = np.zeros(len(pairs), np.float32)
+    for lo in range(0, len(pairs), chunk):
+        part = pairs[lo: lo + chunk]
+        rows_a, rows_b = np.unique(part[:, 0]), np.unique(part[:, 1])
+        both = concat([a_sets.take(rows_a), b_sets.take(rows_b)]).distinct()
+        local = np.stack([np.searchsorted(rows_a, part[:, 0]), len(rows_a) + np.searchsorted(rows_b, part[:, 1])],
+                         axis=1)
+        out[lo: lo + len(part)] = exact_jaccard(both, local)
+    return out
 
 
 def exact_by_rows(sets, pairs: np.ndarray, chunk: int = 1 << 15) -> np.ndarray:

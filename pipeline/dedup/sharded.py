@@ -73,6 +73,19 @@ class ShardedSets:
     starts: tuple[int, ...]
     rows: int
 
+    def sizes(self, rows: np.ndarray) -> np.ndarray:
+        """How many values each of `rows` holds (read from the offsets only)."""
+        rows = np.asarray(rows, dtype=np.int64).ravel()
+        out = np.zeros(len(rows), np.int64)
+        shard = np.searchsorted(np.asarray(self.starts), rows, side="right") - 1
+        for k in np.unique(shard).tolist():
+            at = np.flatnonzero(shard == k)
+            offsets = np.load(f"{self.stems[k]}.offsets.npy", mmap_mode="r")
+            local = rows[at] - self.starts[k]
+            out[at] = np.asarray(offsets[local + 1]) - np.asarray(offsets[local])
+            del offsets
+        return out
+
     def take(self, rows: np.ndarray):
         """The sets of `rows`, in that order, as one ShingleSets; each shard's part is copied
         straight to its place, so temporaries stay per shard."""

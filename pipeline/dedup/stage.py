@@ -105,7 +105,7 @@ class DedupStage(Stage):
         shards = passes.map(shard_features, source.shards(), job, resources=resources)
         t1 = time.perf_counter()
         self._plan = plan = merge_features(shards, stack=not partitions)
-        external: External = match_external(level, plan.features, plan.kinds, config)
+        external: External = match_external(level, plan.features, plan.kinds, config, plan.sets)
         plan.rejects.update(external.rejects)
         plan.counters.update(external.counters)
         found = None
@@ -182,7 +182,8 @@ class DedupStage(Stage):
                                  np.fromiter(full.rejects, dtype=np.int64, count=len(full.rejects)))
         take = pa.array(kept_rows, pa.int64())
         write_index(out_dir, level.name, level.params(), full.ids.take(take), full.kinds[kept_rows].tolist(),
-                    full.group_names.take(pa.array(full.groups[kept_rows], pa.int64())), full.features, kept_rows)
+                    full.group_names.take(pa.array(full.groups[kept_rows], pa.int64())), full.features, kept_rows,
+                    sets=full.sets)
         self._plan = None
         release_levels()
         return dict(full.counters)

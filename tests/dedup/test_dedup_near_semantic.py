@@ -49,6 +49,34 @@ def test_near_level_decontaminates_against_a_reference_set(tmp_path):
     r = rejected(out)[rows[0]["id"]]
     assert r["reason"] == "reference_near:heldout" and r["similarity"] >= 0.7
     assert kept_ids(out) == [rows[1]["id"]]
+    # Decided on the exact Jaccard of the shingle sets, as within the input.
+    assert abs(r["similarity"] - grams_jaccard(BASE, edited(BASE, 1))) < 1e-3
+    assert "near:cross_decided_on_estimate" not in out.manifest["counters"]
+
+
+def grams_jaccard(a: str, b: str) -> float:
+    """The near level's default shingles (character 5-grams of the lower-cased words, one space
+    between them), written out with Python sets."""
+    import re
+
+    x, y = (" ".join(re.findall(r"\w+", t.lower())) for t in (a, b))
+    gx, gy = ({t[i:i + 5] for i in range(max(len(t) - 4, 1))} for t in (x, y))
+    return len(gx & gy) / len(gx | gy)
+
+
+def test_an_earlier_dataset_is_matched_on_its_stored_shingle_sets(tmp_path):
+    first = run_level(tmp_path / "old", "near", [doc(BASE), doc(OTHER)])
+    assert (first.path / "index" / "sets.values.npy").is_file()
+    new = [doc(edited(BASE, 2), source="n"), doc("something else entirely, about cooking rice", source="n")]
+    second = run_level(tmp_path / "new", "near", new, against=[str(first.path)])
+    r = rejected(second)[new[0]["id"]]
+    assert abs(r["similarity"] - grams_jaccard(BASE, edited(BASE, 2))) < 1e-3
+    assert "near:cross_decided_on_estimate" not in second.manifest["counters"]
+    # An index without sets (deciding on the estimate) is still usable, and says so.
+    estimate = run_level(tmp_path / "est", "near", [doc(BASE)], near={"verify": "estimate"})
+    assert not (estimate.path / "index" / "sets.values.npy").exists()
+    third = run_level(tmp_path / "third", "near", new, against=[str(estimate.path)])
+    assert third.manifest["counters"]["near:cross_decided_on_estimate"] >= 1
 
 
 def test_incremental_near_run_does_not_recompute_the_earlier_signatures(tmp_path, monkeypatch):
