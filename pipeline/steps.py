@@ -38,6 +38,8 @@ def _collect(config: "PipelineConfig") -> list["Stage"]:
 
 
 def _clean(config: "PipelineConfig") -> list["Stage"]:
+    if not config.clean.enabled:
+        return []
     from pipeline.clean.stage import CleanStage
 
     return [CleanStage(config.clean)]

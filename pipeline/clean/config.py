@@ -61,6 +61,10 @@ class CodeSyntaxConfig(Strict):
 
 
 class CleanConfig(Strict):
+    # Switching every step off still scores each record (scores are kept whether or not they
+    # decide); this switch skips the stage itself, for data that is clean already.
+    enabled: bool = Field(default=True, description="run the clean step (false: records go from collect to dedup"
+                                                     " unchanged, without scores)")
     normalize: NormalizeConfig = Field(default_factory=NormalizeConfig)
     quality: QualityConfig = Field(default_factory=QualityConfig)
     language: LanguageConfig = Field(default_factory=LanguageConfig)

@@ -101,3 +101,16 @@ def test_id_normalisation_collapses_exactly_the_whitespace_a_regex_would():
         text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 10)))
         expected = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip()
         assert normalise_for_id(text) == expected, repr(text)
+
+
+def test_a_switched_off_clean_step_runs_no_stage(tmp_path):
+    from pipeline.steps import STEPS, describe
+
+    (tmp_path / "c.yaml").write_text(
+        "run: {name: t, out_dir: out}\n"
+        "sources:\n  - {name: s, kind: instruction, format: jsonl, path: data/x.jsonl}\n"
+        "clean: {enabled: false}\n")
+    cfg = load_config(tmp_path / "c.yaml")
+    clean = next(s for s in STEPS if s.name == "clean")
+    assert clean.stages(cfg) == []
+    assert "CleanStage" not in describe(cfg) and "DedupStage" in describe(cfg)
