@@ -18,6 +18,7 @@ import numpy as np
 
 from pipeline.dedup.config import DedupConfig
 from pipeline.dedup.levels import Level
+from pipeline.dedup.sharded import RowsOf
 
 Reject = tuple[str, str, str, float]  # reason, detail, duplicate_of, similarity
 
@@ -47,17 +48,6 @@ def best_match(pairs: np.ndarray, sims: np.ndarray) -> dict[int, tuple[int, floa
     p, s = pairs[order], np.asarray(sims)[order]
     first = np.flatnonzero(np.r_[True, p[1:, 0] != p[:-1, 0]])
     return {int(p[i, 0]): (int(p[i, 1]), float(s[i])) for i in first}
-
-
-class RowsOf:
-    """The shingle sets of `rows` of a store, read by position among them (what a level's
-    cross comparison takes for each side)."""
-
-    def __init__(self, sets: Any, rows: np.ndarray):
-        self.sets, self.rows = sets, rows
-
-    def take(self, positions: np.ndarray):
-        return self.sets.take(self.rows[positions])
 
 
 def match_external(level: Level, feats: np.ndarray, kinds: np.ndarray, config: DedupConfig,

@@ -7,9 +7,10 @@ stage folder:
     index/meta.json        level, the params that make features comparable, record count
     index/records.parquet  id, kind, group_id of each indexed record, in feature-row order
     index/features.npy     one row of features per record (hashes, signatures or embeddings)
-    index/sets.values.npy, index/sets.offsets.npy
-                           near level with exact verification: each record's shingle set
-                           (pipeline.similarity.shingle_sets), so later runs decide on it too
+    index/sets-<k>.values.npy, index/sets-<k>.offsets.npy, index/sets.json, index/sets.rows.npy
+                           near level with exact verification: the shingle sets of the stage's
+                           input as its shards wrote them (moved, not copied), and the input row
+                           of each indexed record, so later runs decide on the sets too
 """
 
 from __future__ import annotations
@@ -40,15 +41,15 @@ class LevelIndex:
     ids: list[str]
     kinds: np.ndarray
     features: np.ndarray
-    sets: Any = None  # ShardedSets of the indexed records, when stored
+    sets: Any = None  # the indexed records' shingle sets by index row (`take`), when stored
 
 
 def write_index(stage_dir: Path, level: str, params: dict[str, Any], ids: list[str], kinds: list[str],
                 groups: list[str], features: np.ndarray, rows: np.ndarray | None = None,
                 chunk_rows: int = 1 << 16, sets: Any = None) -> None:
     """The index of the records `ids`: their features are `features[rows]` (all rows when None),
-    copied a chunk at a time, so a memory-mapped `features` is never loaded whole; likewise
-    their shingle sets from `sets` (read by row) when given."""
+    copied a chunk at a time, so a memory-mapped `features` is never loaded whole; with `sets`
+    (the stage's ShardedSets), their shingle sets."""
     out = stage_dir / INDEX_DIR
     out.mkdir()
     rows = np.arange(len(features)) if rows is None else rows
@@ -59,23 +60,34 @@ def write_index(stage_dir: Path, level: str, params: dict[str, Any], ids: list[s
     stored.flush()
     del stored
     if sets is not None:
-        _write_sets(out / "sets", sets, rows, chunk_rows)
+        _move_sets(out, sets, rows)
     pq.write_table(pa.table({"id": ids, "kind": kinds, "group_id": groups}), out / "records.parquet")
     (out / "meta.json").write_text(json.dumps({"level": level, "params": params, "records": len(ids)}, indent=2))
 
 
-def _write_sets(stem: Path, sets: Any, rows: np.ndarray, chunk_rows: int) -> None:
-    """`sets.take(rows)` as one values/offsets pair of files, written a chunk of rows at a time."""
-    sizes = np.concatenate([np.zeros(0, np.int64)] + [sets.sizes(rows[lo: lo + chunk_rows])
-                                                      for lo in range(0, len(rows), chunk_rows)])
-    offsets = np.r_[0, np.cumsum(sizes)].astype(np.int64)
-    np.save(f"{stem}.offsets.npy", offsets)
-    values = np.lib.format.open_memmap(f"{stem}.values.npy", mode="w+", dtype=np.uint32, shape=(int(offsets[-1]),))
-    for lo in range(0, len(rows), chunk_rows):
-        part = sets.take(rows[lo: lo + chunk_rows])
-        values[offsets[lo]: offsets[lo] + len(part.values)] = part.values
-    values.flush()
-    del values
+def _move_sets(out: Path, sets: Any, rows: np.ndarray) -> None:
+    """The shards' shingle set files moved into the index (they are scratch files of the stage,
+    removed after it), with the input row of each indexed record."""
+    import os
+
+    names = []
+    for k, stem in enumerate(sets.stems):
+        for part in ("values", "offsets"):
+            os.replace(f"{stem}.{part}.npy", out / f"sets-{k}.{part}.npy")
+        names.append(f"sets-{k}")
+    np.save(out / "sets.rows.npy", np.asarray(rows, np.int64))
+    (out / "sets.json").write_text(json.dumps({"stems": names, "starts": list(sets.starts), "rows": sets.rows}))
+
+
+def _load_sets(path: Path) -> Any:
+    """The indexed records' shingle sets, read by index row (None for an index without them)."""
+    if not (path / "sets.json").is_file():
+        return None
+    from pipeline.dedup.sharded import RowsOf, ShardedSets
+
+    meta = json.loads((path / "sets.json").read_text())
+    stored = ShardedSets(tuple(str(path / s) for s in meta["stems"]), tuple(meta["starts"]), meta["rows"])
+    return RowsOf(stored, np.load(path / "sets.rows.npy"))
 
 
 def find_index(path: str | Path, level: str) -> Path:
@@ -108,11 +120,7 @@ def load_index(path: Path, level: str, params: dict[str, Any]) -> LevelIndex:
         raise DedupIndexError(f"{path}: its {level} features were made with {meta['params']}, this run uses {params};"
                           " compare with the same settings, or deduplicate the union afresh")
     records = pq.read_table(path / "records.parquet")
-    sets = None
-    if (path / "sets.offsets.npy").is_file():
-        from pipeline.dedup.sharded import ShardedSets
-
-        sets = ShardedSets((str(path / "sets"),), (0,), records.num_rows)
+    sets = _load_sets(path)
     return LevelIndex(path, level, meta["params"], records.column("id").to_pylist(),
                       np.asarray(records.column("kind").to_pylist(), dtype=object),
                       np.load(path / "features.npy", mmap_mode="r"), sets)

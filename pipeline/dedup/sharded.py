@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from typing import Any
+
 import numpy as np
 
 
@@ -73,19 +75,6 @@ class ShardedSets:
     starts: tuple[int, ...]
     rows: int
 
-    def sizes(self, rows: np.ndarray) -> np.ndarray:
-        """How many values each of `rows` holds (read from the offsets only)."""
-        rows = np.asarray(rows, dtype=np.int64).ravel()
-        out = np.zeros(len(rows), np.int64)
-        shard = np.searchsorted(np.asarray(self.starts), rows, side="right") - 1
-        for k in np.unique(shard).tolist():
-            at = np.flatnonzero(shard == k)
-            offsets = np.load(f"{self.stems[k]}.offsets.npy", mmap_mode="r")
-            local = rows[at] - self.starts[k]
-            out[at] = np.asarray(offsets[local + 1]) - np.asarray(offsets[local])
-            del offsets
-        return out
-
     def take(self, rows: np.ndarray):
         """The sets of `rows`, in that order, as one ShingleSets; each shard's part is copied
         straight to its place, so temporaries stay per shard."""
@@ -125,3 +114,14 @@ def sharded_sets(stems: list[str | None], counts: list[int]) -> ShardedSets:
     kept = [(s, c) for s, c in zip(stems, counts) if s is not None and c > 0]
     starts = np.cumsum([0] + [c for _, c in kept])[:-1].tolist()
     return ShardedSets(tuple(s for s, _ in kept), tuple(starts), int(sum(counts)))
+
+
+class RowsOf:
+    """The shingle sets of `rows` of a store, read by position among them (what a level's
+    cross comparison takes for each side, and an index's sets by index row)."""
+
+    def __init__(self, sets: Any, rows: np.ndarray):
+        self.sets, self.rows = sets, rows
+
+    def take(self, positions: np.ndarray):
+        return self.sets.take(self.rows[positions])

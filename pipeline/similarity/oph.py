@@ -19,9 +19,10 @@ from typing import Literal
 import numpy as np
 
 from pipeline.similarity.minhash import MAX_HASH, MinHasher
-from pipeline.similarity.shingling import mix64
+from pipeline.similarity.shingling import Shingler
 
-SCHEME = "oph-optimal-densification-v1"
+# v2: the seed's salt goes into the shingle hash's own final mix instead of a second mix here.
+SCHEME = "oph-optimal-densification-v2"
 
 
 class OnePermutationHasher(MinHasher):
@@ -34,6 +35,8 @@ class OnePermutationHasher(MinHasher):
         super().__init__(num_perm=num_perm, ngram=ngram, unit=unit, seed=seed)
         rng = np.random.default_rng([self.seed, 0x0FF])
         self._salt = rng.integers(0, 2**64, dtype=np.uint64, endpoint=False)
+        # Shingle hashes mixed with the salt are already seed-dependent and uniform: no second mix.
+        self.shingler = Shingler(self.ngram, self.unit, salt=int(self._salt))
         # probe[i] is bin i's sequence of bins to borrow from: a permutation, so every
         # non-empty bin is reached within K probes.
         self._probe = np.stack([rng.permutation(self.num_perm) for _ in range(self.num_perm)]).astype(np.int64)
@@ -42,7 +45,7 @@ class OnePermutationHasher(MinHasher):
         n, k = len(counts), self.num_perm
         flat = np.full(n * k, MAX_HASH, dtype=np.uint32)
         if len(hashes):
-            h = mix64(hashes ^ self._salt)
+            h = hashes
             # Lemire's range reduction of the top 32 bits: the bin; the low 32 bits: the value
             # (MAX_HASH is kept for "empty", so a value never takes it).
             bins = ((h >> np.uint64(32)) * np.uint64(k)) >> np.uint64(32)

@@ -157,11 +157,12 @@ def _short_ngrams(units: np.ndarray, starts: np.ndarray, widths: np.ndarray, n: 
     return acc
 
 
-def ngrams(units: np.ndarray, lengths: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+def ngrams(units: np.ndarray, lengths: np.ndarray, n: int, salt: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Hash every n consecutive units of each document, never across a document boundary.
 
     A document with 1..n-1 units becomes one shingle of all its units; one with none has no
-    shingle. Returns the shingle hashes (documents in order) and the shingle count of each.
+    shingle. `salt` is mixed into every hash (0: none). Returns the shingle hashes (documents
+    in order) and the shingle count of each.
     """
     lengths = np.asarray(lengths, dtype=np.int64)
     counts = np.where(lengths >= n, lengths - n + 1, np.minimum(lengths, 1))
@@ -174,24 +175,26 @@ def ngrams(units: np.ndarray, lengths: np.ndarray, n: int) -> tuple[np.ndarray, 
         out[~slot] = hashes
         out[slot] = _short_ngrams(units, (np.cumsum(lengths) - lengths)[short], lengths[short], n)
         hashes = out
+    if salt:
+        hashes ^= np.uint64(salt)
     return mix64(hashes), counts
 
 
 class Shingler:
     """Word or character n-grams, hashed to uint64."""
 
-    def __init__(self, ngram: int = 3, unit: Literal["word", "char"] = "word") -> None:
+    def __init__(self, ngram: int = 3, unit: Literal["word", "char"] = "word", salt: int = 0) -> None:
         if int(ngram) < 1:
             raise ValueError(f"ngram must be >= 1, got {ngram}")
         if unit not in ("word", "char"):
             raise ValueError(f"unit must be 'word' or 'char', got {unit!r}")
-        self.ngram, self.unit = int(ngram), unit
+        self.ngram, self.unit, self.salt = int(ngram), unit, int(salt)
 
     def hashes(self, texts: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
         """The uint64 hashes of every n-gram of the batch (documents in order, repeats kept)
         and the count of each document's."""
         units, lengths = (word_units if self.unit == "word" else char_units)(texts)
-        return ngrams(units, lengths, self.ngram)
+        return ngrams(units, lengths, self.ngram, self.salt)
 
     def windows(self, texts: Sequence[str | None]) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
         """(lo, hi, hashes, counts) of texts[lo:hi], runs of consecutive texts of about

@@ -66,7 +66,7 @@ def grams_jaccard(a: str, b: str) -> float:
 
 def test_an_earlier_dataset_is_matched_on_its_stored_shingle_sets(tmp_path):
     first = run_level(tmp_path / "old", "near", [doc(BASE), doc(OTHER)])
-    assert (first.path / "index" / "sets.values.npy").is_file()
+    assert (first.path / "index" / "sets.json").is_file()
     new = [doc(edited(BASE, 2), source="n"), doc("something else entirely, about cooking rice", source="n")]
     second = run_level(tmp_path / "new", "near", new, against=[str(first.path)])
     r = rejected(second)[new[0]["id"]]
@@ -74,7 +74,7 @@ def test_an_earlier_dataset_is_matched_on_its_stored_shingle_sets(tmp_path):
     assert "near:cross_decided_on_estimate" not in second.manifest["counters"]
     # An index without sets (deciding on the estimate) is still usable, and says so.
     estimate = run_level(tmp_path / "est", "near", [doc(BASE)], near={"verify": "estimate"})
-    assert not (estimate.path / "index" / "sets.values.npy").exists()
+    assert not (estimate.path / "index" / "sets.json").exists()
     third = run_level(tmp_path / "third", "near", new, against=[str(estimate.path)])
     assert third.manifest["counters"]["near:cross_decided_on_estimate"] >= 1
 
