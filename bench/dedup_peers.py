@@ -1,11 +1,12 @@
 """Near-duplicate detection against its peers: the same documents, the same shingles, the same exact truth.
 
-    .venv/bin/python bench/dedup_peers.py [--sets quality brown] [--threshold 0.7] [--repeat 3]
+    .venv/bin/python bench/dedup_peers.py [--sets quality brown short] [--threshold 0.7] [--repeat 3]
                                           [--limit N] [--peers ours datasketch datatrove text-dedup]
 
-Documents: the two sets of bench/dedup_truth.py (quality: ~7.4k distinct texts of the labelled pair
-set; brown: ~8.1k Brown-corpus documents, 40% of them edited copies, some copies of copies),
-optionally the first --limit of each. They go to every tool as one JSONL file ({"id": line number,
+Documents: the sets of bench/dedup_truth.py (quality: ~7.4k distinct texts of the labelled pair
+set; brown: ~8.1k Brown-corpus documents of 200-3,000 characters, 40% of them edited copies, some
+copies of copies; short: ~10.7k Brown texts of a sentence or two, median 171 characters, built the
+same way), optionally the first --limit of each. They go to every tool as one JSONL file ({"id": line number,
 "text": raw text}) in a temporary folder.
 
 Shingles, for every tool unless said otherwise: character 5-grams of `normalised(text)` (lower-cased
@@ -106,7 +107,7 @@ import numpy as np  # noqa: E402
 from scipy import sparse  # noqa: E402
 from scipy.sparse.csgraph import connected_components  # noqa: E402
 
-from dedup_truth import CACHE, brown_texts, normalised, quality_texts, true_pairs  # noqa: E402
+from dedup_truth import CACHE, SETS, normalised, true_pairs  # noqa: E402
 
 PEERS_VENV = CACHE / "peers-venv"
 # What the peers' venv holds (the peers, and the libraries their results depend on most).
@@ -408,7 +409,7 @@ def quality(pred: Prediction, truth: dict[tuple[int, int], float], threshold: fl
 
 
 def load_set(name: str, limit: int | None) -> list[str]:
-    texts = quality_texts() if name == "quality" else brown_texts()
+    texts = SETS[name]()
     return texts[:limit] if limit else texts
 
 
@@ -565,7 +566,7 @@ def load_line(when: str) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sets", nargs="+", default=["quality", "brown"], choices=["quality", "brown"])
+    ap.add_argument("--sets", nargs="+", default=["quality", "brown", "short"], choices=list(SETS))
     ap.add_argument("--threshold", type=float, default=0.7)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--limit", type=int, default=None, help="the first N documents of each set")

