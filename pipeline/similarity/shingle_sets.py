@@ -29,15 +29,16 @@ _PAD = np.uint32(0xFFFFFFFF)
 _BLOCK_CELLS = 1 << 22  # of one padded sort block: 16 MB
 
 
-def _similar_size_runs(docs: np.ndarray, sizes: np.ndarray):
-    """Runs of `docs` (ordered by ascending `sizes`) whose padded block stays under
-    _BLOCK_CELLS, or one document where it alone is larger; empty documents are skipped."""
-    lo = int(np.searchsorted(sizes, 1))
-    while lo < len(docs):
-        ahead = min(len(docs) - lo, _BLOCK_CELLS // int(sizes[lo]) + 1)  # sizes only grow
-        fits = int(np.searchsorted(np.arange(1, ahead + 1) * sizes[lo: lo + ahead], _BLOCK_CELLS, side="right"))
-        hi = lo + max(fits, 1)
-        yield docs[lo:hi]
+def _runs_of_documents(sizes: np.ndarray, lookahead: int = 4096):
+    """(lo, hi) runs of consecutive documents whose padded block (documents x longest) stays
+    under _BLOCK_CELLS, or one document where it alone is larger; empty runs are skipped."""
+    lo = 0
+    while lo < len(sizes):
+        longest = np.maximum.accumulate(sizes[lo: lo + lookahead])
+        area = longest * np.arange(1, len(longest) + 1)
+        hi = lo + max(1, int(np.searchsorted(area, _BLOCK_CELLS, side="right")))
+        if sizes[lo:hi].max() > 0:
+            yield lo, hi
         lo = hi
 
 
@@ -56,29 +57,24 @@ class ShingleSets:
     def distinct(self) -> "ShingleSets":
         """Each document's values sorted and without repeats (what `exact_jaccard` compares).
 
-        Documents of similar size are padded into one (documents x longest) uint32 block and
-        sorted row by row: 4x faster than one global sort of (document, value) uint64 keys.
-        The pad is the largest value, so a row's first `size` entries are its values sorted.
+        Runs of consecutive documents are padded into one (documents x longest) uint32 block
+        and sorted row by row: filled from one contiguous slice and cache-sized, 4x faster than
+        one sort of (document, value) uint64 keys. The pad is the largest value, so a row's
+        first `size` entries are its values sorted.
         """
         sizes = self.sizes
         counts = np.zeros(len(self), np.int64)
-        blocks = []
-        by_size = np.argsort(sizes, kind="stable")
-        for docs in _similar_size_runs(by_size, sizes[by_size]):
-            size = sizes[docs]
-            cols = arange_within(size)
-            block = np.full((len(docs), int(size.max())), _PAD, np.uint32)
-            block[np.repeat(np.arange(len(docs)), size), cols] = self.values[np.repeat(self.offsets[docs], size) + cols]
-            block.sort(axis=1)
+        kept = [np.zeros(0, np.uint32)]
+        for lo, hi in _runs_of_documents(sizes):
+            size = sizes[lo:hi]
+            block = np.full((hi - lo, int(size.max())), _PAD, np.uint32)
             keep = np.arange(block.shape[1]) < size[:, None]
+            block[keep] = self.values[self.offsets[lo]: self.offsets[hi]]
+            block.sort(axis=1)
             keep[:, 1:] &= block[:, 1:] != block[:, :-1]
-            counts[docs] = keep.sum(axis=1)
-            blocks.append((docs, block[keep]))
-        offsets = np.r_[0, np.cumsum(counts)].astype(np.int64)
-        values = np.empty(int(offsets[-1]), np.uint32)
-        for docs, kept in blocks:
-            values[np.repeat(offsets[docs], counts[docs]) + arange_within(counts[docs])] = kept
-        return ShingleSets(values, offsets)
+            counts[lo:hi] = keep.sum(axis=1)
+            kept.append(block[keep])
+        return ShingleSets(np.concatenate(kept), np.r_[0, np.cumsum(counts)].astype(np.int64))
 
     def take(self, rows: np.ndarray) -> "ShingleSets":
         rows = np.asarray(rows, dtype=np.int64)
