@@ -47,7 +47,7 @@ Definitions (every cosine from the saved float32 embeddings, decisions re-scored
   overlap        removed by both / only by ours / only by SemHash, for each pairing of variants;
   below keeper   removed records whose cosine to the record they name (ours: `duplicate_of`;
                  SemHash: `duplicate_of`) is < threshold - the keep-one guarantee broken; the
-                 lowest such cosine; also how many are below it by more than 1e-5 (our fp32
+                 lowest cosine of any removed record to the record it names; also how many are below it by more than 1e-5 (our fp32
                  search takes pairs down to threshold - 1e-5 so that threshold 1.0 still finds
                  identical vectors) and how many name a record that is itself removed;
   orphaned       removed records with no kept record at all at cosine >= threshold (a blocked
