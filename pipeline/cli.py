@@ -189,8 +189,8 @@ def _print_inspect(run_dir: Path, run_id: str | None, examples: int) -> None:
                   show_lines=True)
         for reason, n in sorted(st.reasons.items(), key=lambda kv: -kv[1]):
             cell = Text()  # built from parts, not markup: record text may hold "[...]"
-            for ex in st.examples.get(reason) or []:
-                cell.append(f"{ex['origin']}\n", style="dim")
+            for k, ex in enumerate(st.examples.get(reason) or []):
+                cell.append(("\n" if k else "") + f"{ex['origin']}\n", style="dim")  # one example after another
                 cell.append(f"  {ex['detail']}\n  ")
                 cell.append(ex["record"], style="italic")
             r.add_row(reason, f"{n:,}", cell)
