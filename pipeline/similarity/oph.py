@@ -58,18 +58,20 @@ class OnePermutationHasher(MinHasher):
 
     def _densify(self, sig: np.ndarray, has_shingles: np.ndarray) -> None:
         """Fill each empty bin of a document with shingles from the first non-empty bin of its
-        probe sequence (read from the bins as hashed, never from bins filled here)."""
+        probe sequence (read from the bins as hashed: every fill is found first, then written)."""
+        k = self.num_perm
         empty = sig == MAX_HASH
         empty[~has_shingles] = False  # a text without shingles stays all-empty (is_empty)
-        rows, cols = np.nonzero(empty)
-        if not len(rows):
-            return
-        original = sig.copy()
-        for t in range(self.num_perm):
-            src = self._probe[cols, t]
-            v = original[rows, src]
-            hit = v != MAX_HASH
-            sig[rows[hit], cols[hit]] = v[hit]
-            rows, cols = rows[~hit], cols[~hit]
-            if not len(rows):
+        flat = sig.reshape(-1)
+        cells = np.flatnonzero(empty)
+        row_start, col = cells - cells % k, cells % k
+        fill = np.empty(len(cells), np.uint32)
+        todo = np.arange(len(cells))
+        for t in range(k):
+            if not len(todo):
                 break
+            v = flat[row_start[todo] + self._probe[col[todo], t]]
+            hit = v != MAX_HASH
+            fill[todo[hit]] = v[hit]
+            todo = todo[~hit]
+        flat[cells] = fill
