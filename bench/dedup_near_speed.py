@@ -28,6 +28,7 @@ of the shingle sets checks the labels.
 
     .venv/bin/python bench/dedup_near_speed.py                              # 100k records, both sides
     .venv/bin/python bench/dedup_near_speed.py --records 20000 --reference-records 5000
+    .venv/bin/python bench/dedup_near_speed.py --device cuda                # our signatures on the GPU
 
 With --reference-records < --records, datasketch runs on the first records only and its rate is
 extrapolated; its accuracy is then that of the subset (ours is also scored on that subset).
@@ -64,6 +65,7 @@ WORD = re.compile(r"\w+")
 SENTENCE = re.compile(r"(?<=[.!?])\s+|\s*\n\s*")
 NGRAM = 3  # of the label check and pool filter (word 3-grams); the compared method takes --unit/--ngram
 UNIT, METHOD_NGRAM = "char", 5  # set from the command line: the dedup stage's default unit and n-gram
+DEVICE = "cpu"  # --device cuda: our signatures on the GPU (pipeline.similarity.oph_device)
 BATCH = 10_000
 
 
@@ -179,7 +181,7 @@ def ours(texts, threshold, num_perm, layout=None):
     """What the near level does by default: one-permutation signatures and the shingle sets from
     one pass, LSH laid out for recall, candidates decided on their exact Jaccard."""
     t0 = time.perf_counter()
-    hasher = OnePermutationHasher(num_perm=num_perm, ngram=METHOD_NGRAM, unit=UNIT, seed=1)
+    hasher = OnePermutationHasher(num_perm=num_perm, ngram=METHOD_NGRAM, unit=UNIT, seed=1, device=DEVICE)
     sig, values, counts = hasher.sketch(texts, keep_shingles=True)
     t1 = time.perf_counter()
     bands, rows = layout or recall_bands(threshold, num_perm)
@@ -297,9 +299,10 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--unit", choices=["word", "char"], default="char", help="shingle unit of both sides")
     ap.add_argument("--ngram", type=int, default=5, help="shingle size of both sides")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where our signatures are computed")
     args = ap.parse_args()
-    global UNIT, METHOD_NGRAM
-    UNIT, METHOD_NGRAM = args.unit, args.ngram
+    global UNIT, METHOD_NGRAM, DEVICE
+    UNIT, METHOD_NGRAM, DEVICE = args.unit, args.ngram, args.device
     n_ref = min(args.reference_records or args.records, args.records)
 
     t = time.perf_counter()

@@ -69,6 +69,9 @@ class NearConfig(LevelConfig):
         description="signatures by one hash per shingle into num_perm bins (one-permutation hashing with optimal"
                     " densification: the same estimator at a fraction of the cost), or by num_perm hash permutations"
                     " (the scheme of indexes made before one-permutation hashing was the default)")
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        default="auto", description="where one-permutation signatures are computed: auto = the worker's GPU when it"
+                                    " has one (the same values as the CPU's)")
     # The estimate's standard deviation is 0.04 at Jaccard 0.7 with 128 permutations: deciding
     # on it caps pair F1 near 0.91 on real documents; the exact value of the sets decides instead.
     verify: Literal["exact", "estimate"] = Field(

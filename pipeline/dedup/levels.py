@@ -206,8 +206,13 @@ class NearLevel(Level):
 
         c = config.near
         self.config = c
-        hasher = OnePermutationHasher if c.hashing == "one_permutation" else MinHasher
-        self.hasher = hasher(num_perm=c.num_perm, ngram=c.ngram, unit=c.unit, seed=c.seed)
+        if c.hashing == "one_permutation":
+            from pipeline.similarity.oph_device import resolve_device
+
+            self.hasher = OnePermutationHasher(num_perm=c.num_perm, ngram=c.ngram, unit=c.unit, seed=c.seed,
+                                               device=resolve_device(c.device))
+        else:
+            self.hasher = MinHasher(num_perm=c.num_perm, ngram=c.ngram, unit=c.unit, seed=c.seed)
         # Exact verification makes a false candidate cheap and a missed one final: lay bands out for recall.
         layout = recall_bands if c.verify == "exact" else optimal_bands
         self.bands, self.rows = (c.bands, c.rows) if c.bands else layout(c.threshold, c.num_perm)

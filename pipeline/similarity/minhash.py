@@ -15,7 +15,7 @@ from typing import Literal
 
 import numpy as np
 
-from pipeline.similarity.shingling import Shingler
+from pipeline.similarity.shingling import Shingler, windows
 
 # Names the hashing scheme (tokens, word and n-gram hashes, permutations). Persisted signatures
 # are comparable only under the same scheme, seed, num_perm, ngram, unit and Unicode tables.
@@ -70,21 +70,26 @@ class MinHasher:
         the same shingling pass: the top 32 bits of every shingle hash (documents in order,
         repeats kept, unsorted) and each document's count of them.
 
-        The batch is hashed a window of consecutive texts at a time (`Shingler.windows`), so
+        The batch is hashed a window of consecutive texts at a time (`shingling.windows`), so
         temporary memory stays bounded whatever the batch size.
         """
         out = np.full((len(texts), self.num_perm), MAX_HASH, dtype=np.uint32)
         values, counts = [], []
-        for lo, hi, hashes, per_doc in self.shingler.windows(texts):
-            out[lo:hi] = self._signatures(hashes, per_doc)
+        for lo, hi in windows(texts):
+            out[lo:hi], top, per_doc = self._window(texts[lo:hi])
             if keep_shingles:
-                values.append((hashes >> np.uint64(32)).astype(np.uint32))
+                values.append(top)
                 counts.append(per_doc)
         if not keep_shingles:
             return out, None, None
         if not values:
             return out, np.zeros(0, np.uint32), np.zeros(0, np.int64)
         return out, np.concatenate(values), np.concatenate(counts).astype(np.int64)
+
+    def _window(self, texts: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One window's signatures, the top 32 bits of its shingle hashes, and its shingle counts."""
+        hashes, counts = self.shingler.hashes(texts)
+        return self._signatures(hashes, counts), (hashes >> np.uint64(32)).astype(np.uint32), counts
 
     def _signatures(self, hashes: np.ndarray, counts: np.ndarray) -> np.ndarray:
         """Signatures of consecutive documents from their shingle hashes (`counts` per document).

@@ -31,8 +31,9 @@ class OnePermutationHasher(MinHasher):
     scheme = SCHEME
 
     def __init__(self, num_perm: int = 128, ngram: int = 3, unit: Literal["word", "char"] = "word",
-                 seed: int = 1) -> None:
+                 seed: int = 1, device: str = "cpu") -> None:
         super().__init__(num_perm=num_perm, ngram=ngram, unit=unit, seed=seed)
+        self.device = device  # "cpu": numpy; a torch device ("cuda"): oph_device, the same values
         rng = np.random.default_rng([self.seed, 0x0FF])
         self._salt = rng.integers(0, 2**64, dtype=np.uint64, endpoint=False)
         # Shingle hashes mixed with the salt are already seed-dependent and uniform: no second mix.
@@ -40,6 +41,14 @@ class OnePermutationHasher(MinHasher):
         # probe[i] is bin i's sequence of bins to borrow from: a permutation, so every
         # non-empty bin is reached within K probes.
         self._probe = np.stack([rng.permutation(self.num_perm) for _ in range(self.num_perm)]).astype(np.int64)
+
+    def _window(self, texts):
+        if self.device == "cpu":
+            return super()._window(texts)
+        from pipeline.similarity.oph_device import sketch_window
+
+        units, lengths = self.shingler.units(texts)
+        return sketch_window(units, lengths, self.ngram, self.shingler.salt, self._probe, self.device)
 
     def _signatures(self, hashes: np.ndarray, counts: np.ndarray) -> np.ndarray:
         n, k = len(counts), self.num_perm

@@ -129,23 +129,25 @@ def char_units(texts: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
     return units, lengths
 
 
-def _full_ngrams(units: np.ndarray, lengths: np.ndarray, n: int) -> np.ndarray:
-    """The polynomial of the n units starting at each start that stays inside its document
-    (documents of >= n units; in order), computed over contiguous slices of the whole batch."""
-    m = len(units) - n + 1
-    if m <= 0:
-        return np.zeros(0, np.uint64)
-    acc = units[:m].copy()
-    for k in range(1, n):  # Horner: ((u0 P + u1) P + u2) ..., the same value as one unit at a time
-        acc *= _POLY
-        acc += units[k: m + k]
+def _valid_starts(lengths: np.ndarray, n: int, total_units: int) -> np.ndarray:
+    """Per unit position: whether the n units starting there stay inside a document of at least
+    n units (the last n-1 starts of a document would run into the next one)."""
     ends = np.cumsum(lengths)
-    valid = np.ones(len(units), bool)
+    valid = np.ones(total_units, bool)
     full = lengths >= n
-    # The last n-1 starts of a document would run into the next one.
     valid[np.repeat(ends[full], n - 1) - np.tile(np.arange(1, n), int(full.sum()))] = False
     valid[np.repeat(~full, lengths)] = False
-    return acc[valid[:m]]
+    return valid
+
+
+def _short_layout(units: np.ndarray, lengths: np.ndarray, counts: np.ndarray, n: int
+                  ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    short = (lengths > 0) & (lengths < n)
+    if not short.any():
+        return None, None
+    slots = np.zeros(int(counts.sum()), bool)
+    slots[(np.cumsum(counts) - counts)[short]] = True
+    return slots, _short_ngrams(units, (np.cumsum(lengths) - lengths)[short], lengths[short], n)
 
 
 def _short_ngrams(units: np.ndarray, starts: np.ndarray, widths: np.ndarray, n: int) -> np.ndarray:
@@ -157,23 +159,41 @@ def _short_ngrams(units: np.ndarray, starts: np.ndarray, widths: np.ndarray, n: 
     return acc
 
 
+def layout(units: np.ndarray, lengths: np.ndarray, n: int
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Where a batch's shingles come from, for a polynomial computed at every unit position:
+    (shingles per document, `_valid_starts`, per shingle whether it is the one shingle of a
+    document of 1..n-1 units, those documents' unmixed polynomials); the last two are None
+    when there is no such document."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    counts = np.where(lengths >= n, lengths - n + 1, np.minimum(lengths, 1))
+    slots, short = _short_layout(units, lengths, counts, n)
+    return counts, _valid_starts(lengths, n, len(units)), slots, short
+
+
 def ngrams(units: np.ndarray, lengths: np.ndarray, n: int, salt: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Hash every n consecutive units of each document, never across a document boundary.
 
     A document with 1..n-1 units becomes one shingle of all its units; one with none has no
     shingle. `salt` is mixed into every hash (0: none). Returns the shingle hashes (documents
-    in order) and the shingle count of each.
+    in order) and the shingle count of each. The polynomial is computed at every unit over
+    contiguous slices of the whole batch (Horner: ((u0 P + u1) P + u2) ..., the value a
+    document at a time would give), then the starts that stay inside a document are kept.
     """
-    lengths = np.asarray(lengths, dtype=np.int64)
-    counts = np.where(lengths >= n, lengths - n + 1, np.minimum(lengths, 1))
-    hashes = _full_ngrams(units, lengths, n)
-    short = (lengths > 0) & (lengths < n)
-    if short.any():
-        slot = np.zeros(int(counts.sum()), bool)  # where each short document's one shingle goes
-        slot[(np.cumsum(counts) - counts)[short]] = True
-        out = np.empty(len(slot), np.uint64)
-        out[~slot] = hashes
-        out[slot] = _short_ngrams(units, (np.cumsum(lengths) - lengths)[short], lengths[short], n)
+    counts, valid, slots, short = layout(units, lengths, n)
+    m = len(units) - n + 1
+    if m > 0:
+        acc = units[:m].copy()
+        for k in range(1, n):
+            acc *= _POLY
+            acc += units[k: m + k]
+        hashes = acc[valid[:m]]
+    else:
+        hashes = np.zeros(0, np.uint64)
+    if slots is not None:
+        out = np.empty(len(slots), np.uint64)
+        out[~slots] = hashes
+        out[slots] = short
         hashes = out
     if salt:
         hashes ^= np.uint64(salt)
@@ -190,18 +210,20 @@ class Shingler:
             raise ValueError(f"unit must be 'word' or 'char', got {unit!r}")
         self.ngram, self.unit, self.salt = int(ngram), unit, int(salt)
 
+    def units(self, texts: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
+        """The uint64 hash of every unit (word or character) of the batch, and each text's count."""
+        return (word_units if self.unit == "word" else char_units)(texts)
+
     def hashes(self, texts: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
         """The uint64 hashes of every n-gram of the batch (documents in order, repeats kept)
         and the count of each document's."""
-        units, lengths = (word_units if self.unit == "word" else char_units)(texts)
-        return ngrams(units, lengths, self.ngram, self.salt)
+        return ngrams(*self.units(texts), self.ngram, self.salt)
 
-    def windows(self, texts: Sequence[str | None]) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
-        """(lo, hi, hashes, counts) of texts[lo:hi], runs of consecutive texts of about
-        BATCH_CHARS characters (a text is never split), so temporary memory stays bounded
-        whatever the batch size; each run is vectorised as a whole."""
-        sizes = np.fromiter((len(t) if t else 0 for t in texts), np.int64, len(texts))
-        window = (np.cumsum(sizes) - sizes) // BATCH_CHARS  # which window each text starts in
-        cuts = np.append(np.flatnonzero(np.diff(window, prepend=-1)), len(texts))
-        for lo, hi in zip(cuts[:-1].tolist(), cuts[1:].tolist()):
-            yield lo, hi, *self.hashes(texts[lo:hi])
+
+def windows(texts: Sequence[str | None]) -> Iterator[tuple[int, int]]:
+    """(lo, hi): runs of consecutive texts of about BATCH_CHARS characters (a text is never
+    split), so the temporary memory of hashing a run stays bounded whatever the batch size."""
+    sizes = np.fromiter((len(t) if t else 0 for t in texts), np.int64, len(texts))
+    window = (np.cumsum(sizes) - sizes) // BATCH_CHARS  # which window each text starts in
+    cuts = np.append(np.flatnonzero(np.diff(window, prepend=-1)), len(texts))
+    yield from zip(cuts[:-1].tolist(), cuts[1:].tolist())

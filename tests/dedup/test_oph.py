@@ -68,3 +68,44 @@ def test_near_level_hashes_one_permutation_by_default(tmp_path):
     with pytest.raises(ValueError, match="same settings"):
         run_level(tmp_path / "other", "near", [doc("x y z")], against=[str(out.path)],
                   near={"hashing": "permutations"})
+
+
+@pytest.mark.parametrize("unit, n", [("char", 5), ("word", 3), ("char", 1)])
+def test_the_torch_path_gives_the_numpy_signatures_and_shingles(unit, n):
+    """The GPU path (oph_device) run on the CPU: the same bits as the numpy path, texts shorter
+    than n units, empty texts and a NUL inside a text included."""
+    from pipeline.similarity.oph_device import sketch_window
+
+    a, b, _ = pairs_with_known_jaccard(200)
+    texts = a + b + ["", None, "ab", "x y", "!!!", "Ünïcödé текст 中文 test", "nul\x00inside the text"]
+    hasher = OnePermutationHasher(128, n, unit, 5)
+    expected = hasher.sketch(texts, keep_shingles=True)
+    units, lengths = hasher.shingler.units(texts)
+    got = sketch_window(units, lengths, n, hasher.shingler.salt, hasher._probe, "cpu")
+    for e, g in zip(expected, got):
+        assert np.array_equal(e, g)
+
+
+def test_near_device_resolves_without_a_gpu():
+    from pipeline.similarity.oph_device import resolve_device
+
+    assert resolve_device("cpu") == "cpu"
+    assert resolve_device("auto") in ("cpu", "cuda")
+    import torch
+
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="near.device"):
+            resolve_device("cuda")
+
+
+@pytest.mark.gpu
+def test_signatures_on_the_gpu_equal_the_cpu_ones():
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    a, b, _ = pairs_with_known_jaccard(2000)
+    cpu = OnePermutationHasher(128, 5, "char", 1).sketch(a + b, keep_shingles=True)
+    gpu = OnePermutationHasher(128, 5, "char", 1, device="cuda").sketch(a + b, keep_shingles=True)
+    for c, g in zip(cpu, gpu):
+        assert np.array_equal(c, g)
