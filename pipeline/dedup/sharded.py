@@ -78,7 +78,7 @@ class ShardedSets:
     def take(self, rows: np.ndarray):
         """The sets of `rows`, in that order, as one ShingleSets; each shard's part is copied
         straight to its place, so temporaries stay per shard."""
-        from pipeline.similarity.shingling import arange_within
+        from pipeline.similarity.shingling import span_positions
         from pipeline.similarity.shingle_sets import ShingleSets
 
         rows = np.asarray(rows, dtype=np.int64).ravel()
@@ -102,9 +102,8 @@ class ShardedSets:
             if hi > lo:
                 at = order[lo:hi]  # the requested positions this shard fills
                 n = size[at]
-                within = arange_within(n)
                 mm = np.load(f"{stem}.values.npy", mmap_mode="r")
-                values[np.repeat(out_offsets[at], n) + within] = mm[np.repeat(begin[at], n) + within]
+                values[span_positions(out_offsets[at], n)] = mm[span_positions(begin[at], n)]
                 del mm
             lo = hi
         return ShingleSets(values, out_offsets)

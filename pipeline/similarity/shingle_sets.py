@@ -22,7 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
-from pipeline.similarity.shingling import arange_within
+from pipeline.similarity.shingling import span_positions
 
 
 _PAD = np.uint32(0xFFFFFFFF)
@@ -79,8 +79,7 @@ class ShingleSets:
     def take(self, rows: np.ndarray) -> "ShingleSets":
         rows = np.asarray(rows, dtype=np.int64)
         start, size = self.offsets[rows], self.sizes[rows]
-        idx = np.repeat(start, size) + arange_within(size)
-        return ShingleSets(self.values[idx], np.r_[0, np.cumsum(size)].astype(np.int64))
+        return ShingleSets(self.values[span_positions(start, size)], np.r_[0, np.cumsum(size)].astype(np.int64))
 
 
 def from_values(values: np.ndarray, counts: np.ndarray) -> ShingleSets:
@@ -114,8 +113,9 @@ def load(path: str | Path) -> ShingleSets:
 def _row_keys(sets: ShingleSets) -> np.ndarray:
     """Every value with its row in the high 32 bits: sorted, as rows are in order and each set
     is sorted."""
-    rows = np.repeat(np.arange(len(sets), dtype=np.uint64), sets.sizes)
-    return (rows << np.uint64(32)) | sets.values.astype(np.uint64)
+    keys = np.repeat(np.arange(len(sets), dtype=np.uint64) << np.uint64(32), sets.sizes)
+    keys |= sets.values  # widened as it is read: no uint64 copy of the values
+    return keys
 
 
 def exact_jaccard(sets: ShingleSets, pairs: np.ndarray, chunk: int = 1 << 15) -> np.ndarray:
@@ -137,12 +137,16 @@ def exact_jaccard(sets: ShingleSets, pairs: np.ndarray, chunk: int = 1 << 15) ->
         swap = sizes[p[:, 0]] > sizes[p[:, 1]]
         small, large = np.where(swap, p[:, 1], p[:, 0]), np.where(swap, p[:, 0], p[:, 1])
         size = sizes[small]
-        idx = np.repeat(sets.offsets[small], size) + arange_within(size)
-        needles = (np.repeat(large.astype(np.uint64), size) << np.uint64(32)) | sets.values[idx].astype(np.uint64)
-        at = np.minimum(np.searchsorted(keys, needles), len(keys) - 1)
-        hits = np.concatenate([[0], np.cumsum(keys[at] == needles)])
         ends = np.cumsum(size)
-        shared = hits[ends] - hits[ends - size]
+        needles = np.repeat(large.astype(np.uint64) << np.uint64(32), size)
+        needles |= sets.values[span_positions(sets.offsets[small], size)]
+        at = np.searchsorted(keys, needles)
+        np.minimum(at, len(keys) - 1, out=at)
+        hit = keys[at] == needles
+        shared = np.zeros(len(p), np.int64)
+        some = size > 0
+        if some.any():
+            shared[some] = np.add.reduceat(hit, (ends - size)[some], dtype=np.int64)
         union = sizes[p[:, 0]] + sizes[p[:, 1]] - shared
         out[lo: lo + len(p)] = np.where(union > 0, shared / np.maximum(union, 1), 0.0)
     return out
