@@ -29,6 +29,7 @@ of the shingle sets checks the labels.
     .venv/bin/python bench/dedup_near_speed.py                              # 100k records, both sides
     .venv/bin/python bench/dedup_near_speed.py --records 20000 --reference-records 5000
     .venv/bin/python bench/dedup_near_speed.py --device cuda                # our signatures on the GPU
+    .venv/bin/python bench/dedup_near_speed.py --texts short                # Brown's short texts (dedup_truth)
 
 With --reference-records < --records, datasketch runs on the first records only and its rate is
 extrapolated; its accuracy is then that of the subset (ours is also scored on that subset).
@@ -47,7 +48,7 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).resolve().parent)]
 
 import numpy as np  # noqa: E402
 import psutil  # noqa: E402
@@ -230,6 +231,18 @@ def reference(texts, threshold, num_perm, hashfunc=None):
     return arr, len(cand), (t1 - t0, t2 - t1, t3 - t2), (lsh.b, lsh.r)
 
 
+def truth_set(name: str, threshold: float) -> tuple[list[str], np.ndarray]:
+    """A set of bench/dedup_truth.py and, as clusters, the connected components of its pairs at
+    or above the threshold by exact Jaccard of character 5-grams."""
+    from dedup_truth import SETS, true_pairs
+
+    texts = SETS[name]()
+    pairs = np.array([p for p, j in true_pairs(texts, floor=threshold).items() if j >= threshold], np.int64)
+    n = len(texts)
+    graph = sparse.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    return texts, connected_components(graph, directed=False)[1]
+
+
 # ---- scoring --------------------------------------------------------------------------------
 
 
@@ -300,17 +313,27 @@ def main() -> None:
     ap.add_argument("--unit", choices=["word", "char"], default="char", help="shingle unit of both sides")
     ap.add_argument("--ngram", type=int, default=5, help="shingle size of both sides")
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where our signatures are computed")
+    ap.add_argument("--texts", default="synthetic", choices=["synthetic", "quality", "brown", "short"],
+                    help="the records built here, or a set of bench/dedup_truth.py (truth: clusters of its"
+                         " exact-Jaccard pairs at the threshold; --records is ignored)")
     args = ap.parse_args()
     global UNIT, METHOD_NGRAM, DEVICE
     UNIT, METHOD_NGRAM, DEVICE = args.unit, args.ngram, args.device
-    n_ref = min(args.reference_records or args.records, args.records)
 
     t = time.perf_counter()
-    texts, cluster, copy, n_pool, n_sent = build_records(
-        args.records, args.seed, args.max_chars, args.copy_share, args.max_edit, args.near_miss_share
-    )
+    if args.texts == "synthetic":
+        texts, cluster, copy, n_pool, n_sent = build_records(
+            args.records, args.seed, args.max_chars, args.copy_share, args.max_edit, args.near_miss_share
+        )
+        origin = f"{n_pool:,} distinct real originals, {n_sent:,} unique sentences"
+    else:
+        texts, cluster = truth_set(args.texts, args.threshold)
+        copy = np.zeros(len(texts), bool)
+        origin = f"bench/dedup_truth.py set {args.texts!r}, {sum(map(len, texts)) / len(texts):.0f} characters/record"
+    args.records = len(texts)
+    n_ref = min(args.reference_records or args.records, args.records)
     words = sum(len(s.split()) for s in texts)
-    print(f"records {len(texts):,}  ({n_pool:,} distinct real originals, {n_sent:,} unique sentences; "
+    print(f"records {len(texts):,}  ({origin}; "
           f"{words / len(texts):.0f} words/record; built in {time.perf_counter() - t:.1f}s)")
     rss_data = psutil.Process().memory_info().rss / 2**20
     truth = truth_pairs(cluster)
@@ -353,15 +376,16 @@ def main() -> None:
         pw, cl = scores(sub(pairs), cluster[:n_ref], truth_ref)
         print(f"  {name:22s} pairwise {pw}   clusters {cl}")
 
-    hasher = MinHasher(ngram=NGRAM)
-    direct = sorted((i, j) for i, j in truth if not (copy[i] and copy[j]))
-    true_ok, n_true = jaccard_check(texts, direct, hasher, args.threshold)
-    sib_ok, n_sib = jaccard_check(texts, sorted(truth - set(direct)), hasher, args.threshold)
-    flagged = {tuple(p) for p in mine.tolist()} | {tuple(p) for p in sub(ref).tolist()}
-    false_ok, n_false = jaccard_check(texts, sorted(flagged - truth), hasher, args.threshold)
-    print(f"\nlabel check, exact Jaccard of the shingle sets >= {args.threshold}: {true_ok:.1%} of {n_true:,} "
-          f"(original, copy) pairs; {sib_ok:.1%} of {n_sib:,} (copy, copy) pairs; "
-          f"{false_ok:.1%} of the {n_false:,} pairs flagged by either side outside the truth")
+    if args.texts == "synthetic":  # the labels of the records built here, checked on their shingles
+        hasher = MinHasher(ngram=NGRAM)
+        direct = sorted((i, j) for i, j in truth if not (copy[i] and copy[j]))
+        true_ok, n_true = jaccard_check(texts, direct, hasher, args.threshold)
+        sib_ok, n_sib = jaccard_check(texts, sorted(truth - set(direct)), hasher, args.threshold)
+        flagged = {tuple(p) for p in mine.tolist()} | {tuple(p) for p in sub(ref).tolist()}
+        false_ok, n_false = jaccard_check(texts, sorted(flagged - truth), hasher, args.threshold)
+        print(f"\nlabel check, exact Jaccard of the shingle sets >= {args.threshold}: {true_ok:.1%} of {n_true:,} "
+              f"(original, copy) pairs; {sib_ok:.1%} of {n_sib:,} (copy, copy) pairs; "
+              f"{false_ok:.1%} of the {n_false:,} pairs flagged by either side outside the truth")
     print(f"\npeak RSS of the process (records loaded: {rss_data:,.0f} MB): during ours {peak_ours:,.0f} MB, "
           f"during datasketch {peak_ref:,.0f} MB; our signatures take {sig.nbytes / 2**20:.0f} MB")
 
