@@ -56,7 +56,7 @@ from scipy import sparse  # noqa: E402
 from scipy.sparse.csgraph import connected_components  # noqa: E402
 
 from pipeline.demo.data import chatterbot_jsonl, data_home, spamassassin_dir  # noqa: E402
-from pipeline.dedup.levels import exact_by_rows  # noqa: E402
+from pipeline.dedup.near_level import exact_by_rows  # noqa: E402
 from pipeline.similarity.lsh import band_keys, candidate_pairs, estimated_jaccard, recall_bands  # noqa: E402
 from pipeline.similarity.minhash import MinHasher  # noqa: E402
 from pipeline.similarity.oph import OnePermutationHasher  # noqa: E402

@@ -71,7 +71,7 @@ class DuplicateIndex:
     """
 
     def __init__(self, near_threshold: float):
-        from pipeline.dedup.levels import NearLevel
+        from pipeline.dedup.near_level import NearLevel
 
         self.level = NearLevel(DedupConfig(near=NearConfig(threshold=near_threshold)), 0.0)
         self.exact: dict[bytes, str] = {}

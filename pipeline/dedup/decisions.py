@@ -18,7 +18,7 @@ from pipeline.dedup.buckets import PartitionPairs
 from pipeline.dedup.clusters import Clusters, Membership, cluster, group_unions
 from pipeline.dedup.config import DedupConfig
 from pipeline.dedup.features import Plan
-from pipeline.dedup.levels import Level
+from pipeline.dedup.level_base import Level
 
 
 def _nan(n: int) -> np.ndarray:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.dedup.config import DedupConfig
-from pipeline.dedup.levels import Level
+from pipeline.dedup.level_base import Level
 from pipeline.dedup.sharded import RowsOf
 
 Reject = tuple[str, str, str, float]  # reason, detail, duplicate_of, similarity

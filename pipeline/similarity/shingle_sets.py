@@ -17,7 +17,6 @@ they are read.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -97,17 +96,6 @@ def concat(parts: Sequence[ShingleSets]) -> ShingleSets:
         return ShingleSets(np.zeros(0, np.uint32), np.zeros(1, np.int64))
     sizes = np.concatenate([p.sizes for p in parts])
     return ShingleSets(np.concatenate([p.values for p in parts]), np.r_[0, np.cumsum(sizes)].astype(np.int64))
-
-
-def save(sets: ShingleSets, path: Path) -> None:
-    """One .npz of values and offsets (the caller makes it atomic)."""
-    with open(path, "wb") as f:
-        np.savez(f, values=sets.values, offsets=sets.offsets)
-
-
-def load(path: str | Path) -> ShingleSets:
-    with np.load(path) as z:
-        return ShingleSets(z["values"], z["offsets"])
 
 
 def _row_keys(sets: ShingleSets) -> np.ndarray:
