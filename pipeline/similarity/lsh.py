@@ -176,11 +176,14 @@ def split_buckets(keys: np.ndarray, rows: np.ndarray, small: int) -> tuple[np.nd
     return in_small, [order[a: a + n] for a, n in zip(start[length > small].tolist(), length[length > small].tolist())]
 
 
-def first_band_pairs(band_keys_of_rows: np.ndarray, band: int, tile: int = 1 << 20
+def first_band_pairs(band_keys_of_rows: np.ndarray, band: int, tile: int = 1 << 18
                      ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Every pair (i < j) of one bucket's rows whose first shared band is `band`, `tile` pairs
     at a time: a pair that shares several bands is emitted by its first band's bucket only, so a
-    family of near-identical records yields each of its pairs once, not once per band."""
+    family of near-identical records yields each of its pairs once, not once per band. (All
+    rows share `band`; a pair is dropped when it also shares an earlier one, compared band by
+    band so a tile holds a few vectors, not a tile x bands matrix.)"""
+    by_band = np.ascontiguousarray(np.asarray(band_keys_of_rows)[:, :band].T)
     m = len(band_keys_of_rows)
     i = 0
     while i < m - 1:
@@ -190,9 +193,9 @@ def first_band_pairs(band_keys_of_rows: np.ndarray, band: int, tile: int = 1 << 
         counts = m - 1 - np.arange(i, hi)
         a = np.repeat(np.arange(i, hi), counts)
         b = a + 1 + arange_within(counts)
-        shared = band_keys_of_rows[a] == band_keys_of_rows[b]
-        first = np.argmax(shared, axis=1)
-        keep = first == band
+        keep = np.ones(len(a), bool)
+        for keys in by_band:
+            keep &= keys[a] != keys[b]
         yield a[keep], b[keep]
         i = hi
 
