@@ -30,21 +30,17 @@ from __future__ import annotations
 
 import argparse
 import collections
-import os
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-for p in (str(HERE.parent), str(HERE)):
-    if p not in sys.path:
-        sys.path.insert(0, p)
+if str(HERE) not in sys.path:  # imported as a module from elsewhere (bench/peers/run_ours.py)
+    sys.path.insert(0, str(HERE))
+import _setup  # noqa: E402,F401 - the project root on sys.path, offline hubs
 
 from dedup_pairs import (CACHE, RATE_BUCKETS, SOURCES, Pair, composition, excluded_report,  # noqa: E402
                          load_pair_set, rate_bucket)

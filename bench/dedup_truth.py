@@ -41,11 +41,10 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 HERE = Path(__file__).resolve().parent
-for p in (str(HERE.parent), str(HERE)):
-    if p not in sys.path:
-        sys.path.insert(0, p)
+if str(HERE) not in sys.path:  # imported as a module from elsewhere (bench/peers/run_ours.py)
+    sys.path.insert(0, str(HERE))
+import _setup  # noqa: E402,F401 - the project root on sys.path, offline hubs
 
 import numpy as np  # noqa: E402
 

@@ -76,7 +76,7 @@ class MinHasher:
         out = np.full((len(texts), self.num_perm), MAX_HASH, dtype=np.uint32)
         values, counts = [], []
         for lo, hi in windows(texts):
-            out[lo:hi], top, per_doc = self._window(texts[lo:hi])
+            out[lo:hi], top, per_doc = self._window(texts[lo:hi], keep_shingles)
             if keep_shingles:
                 values.append(top)
                 counts.append(per_doc)
@@ -86,10 +86,13 @@ class MinHasher:
             return out, np.zeros(0, np.uint32), np.zeros(0, np.int64)
         return out, np.concatenate(values), np.concatenate(counts).astype(np.int64)
 
-    def _window(self, texts: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """One window's signatures, the top 32 bits of its shingle hashes, and its shingle counts."""
+    def _window(self, texts: Sequence[str | None], keep_shingles: bool
+                ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """One window's signatures, the top 32 bits of its shingle hashes (None unless kept), and
+        its shingle counts."""
         hashes, counts = self.shingler.hashes(texts)
-        return self._signatures(hashes, counts), (hashes >> np.uint64(32)).astype(np.uint32), counts
+        top = (hashes >> np.uint64(32)).astype(np.uint32) if keep_shingles else None
+        return self._signatures(hashes, counts), top, counts
 
     def _signatures(self, hashes: np.ndarray, counts: np.ndarray) -> np.ndarray:
         """Signatures of consecutive documents from their shingle hashes (`counts` per document).

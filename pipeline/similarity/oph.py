@@ -42,13 +42,13 @@ class OnePermutationHasher(MinHasher):
         # non-empty bin is reached within K probes.
         self._probe = np.stack([rng.permutation(self.num_perm) for _ in range(self.num_perm)]).astype(np.int64)
 
-    def _window(self, texts):
+    def _window(self, texts, keep_shingles):
         if self.device == "cpu":
-            return super()._window(texts)
+            return super()._window(texts, keep_shingles)
         from pipeline.similarity.oph_device import sketch_window
 
         units, lengths = self.shingler.units(texts)
-        return sketch_window(units, lengths, self.ngram, self.shingler.salt, self._probe, self.device)
+        return sketch_window(units, lengths, self.ngram, self.shingler.salt, self._probe, self.device, keep_shingles)
 
     def _signatures(self, hashes: np.ndarray, counts: np.ndarray) -> np.ndarray:
         n, k = len(counts), self.num_perm

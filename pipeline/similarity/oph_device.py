@@ -66,10 +66,11 @@ def _ngram_hashes(torch: Any, units: Any, valid: np.ndarray, slots: np.ndarray |
     return _mix64(full)
 
 
-def sketch_window(units: np.ndarray, lengths: np.ndarray, n: int, salt: int, probe: np.ndarray, device: str
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(signatures uint32 (docs, bins), top 32 bits of every shingle hash, shingle counts) of one
-    window whose units and per-document unit counts were computed on the CPU."""
+def sketch_window(units: np.ndarray, lengths: np.ndarray, n: int, salt: int, probe: np.ndarray, device: str,
+                  keep_shingles: bool = True) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """(signatures uint32 (docs, bins), top 32 bits of every shingle hash (None unless kept, so
+    they never leave the device for nothing), shingle counts) of one window whose units and
+    per-document unit counts were computed on the CPU."""
     import torch
 
     k = probe.shape[0]
@@ -86,7 +87,7 @@ def sketch_window(units: np.ndarray, lengths: np.ndarray, n: int, salt: int, pro
     has = torch.from_numpy(counts > 0).to(device)
     _densify(torch, flat, has, torch.from_numpy(probe).to(device), k)
     sig = flat.reshape(docs, k).cpu().numpy().astype(np.uint32)
-    top = _shr(h, 32).cpu().numpy().astype(np.uint32)
+    top = _shr(h, 32).cpu().numpy().astype(np.uint32) if keep_shingles else None
     return sig, top, counts
 
 

@@ -70,12 +70,17 @@ def test_source_rules_are_checked():
                       "clean": {"quality": {"words": {"min": 5, "max": 1}}}})
 
 
-def test_yaml_config_resolves_paths_and_matches_the_config_schema(tmp_path):
+def yaml_config(tmp_path, clean: str):
+    """A one-source config file with the given `clean:` section, loaded."""
     (tmp_path / "c.yaml").write_text(
         "run: {name: t, out_dir: out}\n"
         "sources:\n  - {name: s, kind: instruction, format: jsonl, path: data/x.jsonl}\n"
-        "clean: {language: {allowed: [en, de]}}\n")
-    cfg = load_config(tmp_path / "c.yaml")
+        f"clean: {clean}\n")
+    return load_config(tmp_path / "c.yaml")
+
+
+def test_yaml_config_resolves_paths_and_matches_the_config_schema(tmp_path):
+    cfg = yaml_config(tmp_path, "{language: {allowed: [en, de]}}")
     assert cfg.run.out_dir == str(tmp_path / "out")
     assert cfg.sources[0].path == str(tmp_path / "data" / "x.jsonl")
     jsonschema.validate(cfg.model_dump(mode="json"), json.loads(CONFIG_SCHEMA_PATH.read_text()))
@@ -106,11 +111,7 @@ def test_id_normalisation_collapses_exactly_the_whitespace_a_regex_would():
 def test_a_switched_off_clean_step_runs_no_stage(tmp_path):
     from pipeline.steps import STEPS, describe
 
-    (tmp_path / "c.yaml").write_text(
-        "run: {name: t, out_dir: out}\n"
-        "sources:\n  - {name: s, kind: instruction, format: jsonl, path: data/x.jsonl}\n"
-        "clean: {enabled: false}\n")
-    cfg = load_config(tmp_path / "c.yaml")
+    cfg = yaml_config(tmp_path, "{enabled: false}")
     clean = next(s for s in STEPS if s.name == "clean")
     assert clean.stages(cfg) == []
     assert "CleanStage" not in describe(cfg) and "DedupStage" in describe(cfg)
