@@ -192,7 +192,7 @@ def ours(texts, threshold, num_perm, layout=None):
     cand = cand[estimated_jaccard(sig, sig, cand) >= threshold - margin]
     pairs = cand[exact_by_rows(from_values(values, counts), cand) >= np.float32(threshold)]
     t3 = time.perf_counter()
-    return pairs, len(cand), (t1 - t0, t2 - t1, t3 - t2), (bands, rows), sig
+    return pairs, len(cand), (t1 - t0, t2 - t1, t3 - t2), (bands, rows), sig.nbytes
 
 
 def string_shingles(text: str) -> set[bytes]:
@@ -229,6 +229,15 @@ def reference(texts, threshold, num_perm, hashfunc=None):
     t3 = time.perf_counter()
     arr = np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2)
     return arr, len(cand), (t1 - t0, t2 - t1, t3 - t2), (lsh.b, lsh.r)
+
+
+def median_run(run, repeat: int):
+    """The result of the run of median total time among `repeat` runs, and the min-max of the
+    totals (results whose third item is the (signatures, LSH, verify) times)."""
+    results = [run() for _ in range(max(1, repeat))]
+    totals = [sum(r[2]) for r in results]
+    middle = sorted(range(len(results)), key=totals.__getitem__)[len(results) // 2]
+    return results[middle], f"{min(totals):.2f}-{max(totals):.2f}s"
 
 
 def truth_set(name: str, threshold: float) -> tuple[list[str], np.ndarray]:
@@ -312,6 +321,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--unit", choices=["word", "char"], default="char", help="shingle unit of both sides")
     ap.add_argument("--ngram", type=int, default=5, help="shingle size of both sides")
+    ap.add_argument("--repeat", type=int, default=3, help="timed runs of each side (median reported)")
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where our signatures are computed")
     ap.add_argument("--texts", default="synthetic", choices=["synthetic", "quality", "brown", "short"],
                     help="the records built here, or a set of bench/dedup_truth.py (truth: clusters of its"
@@ -341,15 +351,23 @@ def main() -> None:
     print(f"truth: {len(truth):,} duplicate pairs in {len(np.unique(cluster)):,} clusters; "
           f"threshold {args.threshold}, num_perm {args.num_perm}, {UNIT} {METHOD_NGRAM}-grams (labels checked on word {NGRAM}-grams)")
 
-    reset_peak()
-    mine, n_cand, (ts, tl, tv), layout, sig = ours(texts, args.threshold, args.num_perm)
-    peak_ours = peak_mb()
     import xxhash
 
-    races = {}
+    # Start-up (imports, loading our compiled kernels) is not timed here, on either side: each
+    # is warmed up on a few records first (bench/dedup_peers.py times whole runs, start-up
+    # included). Then each side runs --repeat times; the run of median total time is reported.
+    ours(texts[:200], args.threshold, args.num_perm)
+    reset_peak()
+    (mine, n_cand, (ts, tl, tv), layout, sig_bytes), spread_ours = median_run(
+        lambda: ours(texts, args.threshold, args.num_perm), args.repeat)
+    peak_ours = peak_mb()
+    races, spreads = {}, {}
     for name, hashfunc in (("sha1", None), ("xxh32", xxhash.xxh32_intdigest)):
+        reference(texts[:200], args.threshold, args.num_perm, hashfunc)
         reset_peak()
-        races[name] = (*reference(texts[:n_ref], args.threshold, args.num_perm, hashfunc), peak_mb())
+        result, spreads[name] = median_run(
+            lambda: reference(texts[:n_ref], args.threshold, args.num_perm, hashfunc), args.repeat)
+        races[name] = (*result, peak_mb())
     ref, n_cand_ref, (rs, rl, rv), ref_layout, peak_ref = races["xxh32"]
     alt, n_cand_alt, (_, al, av), _, _ = ours(texts, args.threshold, args.num_perm, layout=ref_layout)
 
@@ -364,6 +382,8 @@ def main() -> None:
         print(row(f"datasketch {name} {lay} n={n_ref:,}", sec(a), sec(b), sec(c), sec(a + b + c),
                   f"{n_ref / (a + b + c):,.0f}", f"{cand_r:,}", f"{len(pairs_r):,}"))
     print(row(f"ours at {ref_layout} (LSH+verify)", "", sec(al), sec(av), "", "", f"{n_cand_alt:,}", f"{len(alt):,}"))
+    print(f"(median of {args.repeat} runs; total min-max: ours {spread_ours}, "
+          + ", ".join(f"datasketch {k} {v}" for k, v in spreads.items()) + ")")
     extra = "" if n_ref == len(texts) else f" (datasketch timed on {n_ref:,} records, rate extrapolated)"
     for name, (_, _, (a, b, c), _, _) in races.items():
         print(f"speed: ours {rate / (n_ref / (a + b + c)):.1f}x datasketch ({name}) records/s{extra}; "
@@ -387,7 +407,7 @@ def main() -> None:
               f"(original, copy) pairs; {sib_ok:.1%} of {n_sib:,} (copy, copy) pairs; "
               f"{false_ok:.1%} of the {n_false:,} pairs flagged by either side outside the truth")
     print(f"\npeak RSS of the process (records loaded: {rss_data:,.0f} MB): during ours {peak_ours:,.0f} MB, "
-          f"during datasketch {peak_ref:,.0f} MB; our signatures take {sig.nbytes / 2**20:.0f} MB")
+          f"during datasketch {peak_ref:,.0f} MB; our signatures take {sig_bytes / 2**20:.0f} MB")
 
 
 if __name__ == "__main__":

@@ -185,7 +185,7 @@ def exact_between(a_sets, b_sets, pairs: np.ndarray, chunk: int = 1 << 15) -> np
     for lo in range(0, len(pairs), chunk):
         part = pairs[lo: lo + chunk]
         rows_a, rows_b = np.unique(part[:, 0]), np.unique(part[:, 1])
-        both = concat([a_sets.take(rows_a), b_sets.take(rows_b)]).distinct()
+        both = concat([a_sets.take(rows_a), b_sets.take(rows_b)])
         local = np.stack([np.searchsorted(rows_a, part[:, 0]), len(rows_a) + np.searchsorted(rows_b, part[:, 1])],
                          axis=1)
         out[lo: lo + len(part)] = exact_jaccard(both, local)
@@ -201,5 +201,5 @@ def exact_by_rows(sets, pairs: np.ndarray, chunk: int = 1 << 15) -> np.ndarray:
     for lo in range(0, len(pairs), chunk):
         part = pairs[lo: lo + chunk]
         rows = np.unique(part)
-        out[lo: lo + len(part)] = exact_jaccard(sets.take(rows).distinct(), np.searchsorted(rows, part))
+        out[lo: lo + len(part)] = exact_jaccard(sets.take(rows), np.searchsorted(rows, part))
     return out

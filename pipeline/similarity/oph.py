@@ -8,7 +8,9 @@ sequence that depends only on i (here a fixed random permutation of the K bins p
 same for every document. For two documents each signature position then agrees with probability
 equal to their Jaccard, as with K permutations, so the LSH banding and the estimate are unchanged.
 
-Shingling is MinHasher's (the same n-grams of the same units); only the signature differs.
+Shingling is MinHasher's (the same n-grams of the same units); only the signature differs. On
+the CPU, n-grams, bins and densification are one compiled pass per document (`kernels`); on a
+torch device, `oph_device` gives the same bits.
 Persisted signatures name their scheme, so an index of one scheme is never compared with another.
 """
 
@@ -43,44 +45,16 @@ class OnePermutationHasher(MinHasher):
         self._probe = np.stack([rng.permutation(self.num_perm) for _ in range(self.num_perm)]).astype(np.int64)
 
     def _window(self, texts, keep_shingles):
-        if self.device == "cpu":
-            return super()._window(texts, keep_shingles)
-        from pipeline.similarity.oph_device import sketch_window
-
         units, lengths = self.shingler.units(texts)
-        return sketch_window(units, lengths, self.ngram, self.shingler.salt, self._probe, self.device, keep_shingles)
+        if self.device != "cpu":
+            from pipeline.similarity.oph_device import sketch_window
 
-    def _signatures(self, hashes: np.ndarray, counts: np.ndarray) -> np.ndarray:
-        n, k = len(counts), self.num_perm
-        flat = np.full(n * k, MAX_HASH, dtype=np.uint32)
-        if len(hashes):
-            h = hashes
-            # Lemire's range reduction of the top 32 bits: the bin; the low 32 bits: the value
-            # (MAX_HASH is kept for "empty", so a value never takes it).
-            bins = ((h >> np.uint64(32)) * np.uint64(k)) >> np.uint64(32)
-            values = np.minimum(h & np.uint64(0xFFFFFFFF), np.uint64(MAX_HASH) - np.uint64(1)).astype(np.uint32)
-            doc = np.repeat(np.arange(n, dtype=np.int64), counts)
-            np.minimum.at(flat, doc * k + bins.astype(np.int64), values)
-        sig = flat.reshape(n, k)
-        self._densify(sig, counts > 0)
-        return sig
+            return sketch_window(units, lengths, self.ngram, self.shingler.salt, self._probe, self.device, keep_shingles)
+        from pipeline.similarity import kernels
 
-    def _densify(self, sig: np.ndarray, has_shingles: np.ndarray) -> None:
-        """Fill each empty bin of a document with shingles from the first non-empty bin of its
-        probe sequence (read from the bins as hashed: every fill is found first, then written)."""
-        k = self.num_perm
-        empty = sig == MAX_HASH
-        empty[~has_shingles] = False  # a text without shingles stays all-empty (is_empty)
-        flat = sig.reshape(-1)
-        cells = np.flatnonzero(empty)
-        row_start, col = cells - cells % k, cells % k
-        fill = np.empty(len(cells), np.uint32)
-        todo = np.arange(len(cells))
-        for t in range(k):
-            if not len(todo):
-                break
-            v = flat[row_start[todo] + self._probe[col[todo], t]]
-            hit = v != MAX_HASH
-            fill[todo[hit]] = v[hit]
-            todo = todo[~hit]
-        flat[cells] = fill
+        n = self.ngram
+        counts = np.where(lengths >= n, lengths - n + 1, np.minimum(lengths, 1))
+        sig = np.full((len(lengths), self.num_perm), MAX_HASH, dtype=np.uint32)
+        top = np.empty(int(counts.sum()) if keep_shingles else 0, np.uint32)
+        kernels.oph_sketch(units, lengths, n, np.uint64(self.shingler.salt), self._probe, keep_shingles, sig, top)
+        return sig, (top if keep_shingles else None), counts

@@ -1,4 +1,4 @@
-"""One-permutation signatures on a torch device (the GPU), bit for bit those of the numpy path.
+"""One-permutation signatures on a torch device (the GPU), bit for bit those of the CPU path.
 
 What runs on the device is the per-character work after tokenising: the n-gram polynomial over
 every unit, the salted mix, the bin and value of each shingle, the per-bin minimum and the
@@ -7,7 +7,7 @@ Python strings. torch has no unsigned 64-bit arithmetic on CUDA, so uint64 value
 int64 bit patterns: addition, multiplication and xor wrap identically in two's complement, and
 a logical right shift is an arithmetic one with the sign-extended bits masked off.
 
-The numpy path (`oph.OnePermutationHasher`) is the reference; tests run this module on the CPU
+The CPU path (`kernels.oph_sketch`) is the reference; tests run this module on the CPU
 and require equal signatures and shingle hashes.
 """
 
@@ -92,7 +92,7 @@ def sketch_window(units: np.ndarray, lengths: np.ndarray, n: int, salt: int, pro
 
 
 def _densify(torch: Any, flat: Any, has_shingles: Any, probe: Any, k: int) -> None:
-    """oph.OnePermutationHasher._densify on the device: each empty bin of a document with
+    """kernels.oph_sketch's densification on the device: each empty bin of a document with
     shingles takes the first non-empty bin of its probe sequence, read before any is filled."""
     empty = (flat == _EMPTY).reshape(-1, k) & has_shingles[:, None]
     cells = torch.nonzero(empty.reshape(-1)).squeeze(1)

@@ -1,10 +1,11 @@
-"""Hashed word or character n-grams of a whole batch of texts at once, in numpy.
+"""Hashed word or character n-grams of a whole batch of texts at once.
 
 Shingle hashes are persisted and compared across runs (signatures, shingle sets), so every hash
 here is a pure function of the text: never Python's salted ``hash()``, only integer arithmetic
 on Unicode code points. Per-record Python work is limited to joining the batch into one string;
-tokenising, unit hashing and n-gram building run over the whole batch (a regex ``findall`` plus
-factorising and xxh3 of the words measured 3x slower).
+the ``\\w`` test runs over the whole batch in numpy, unit hashing in one compiled pass
+(`kernels`), n-gram building over contiguous slices of the batch (a regex ``findall`` plus
+factorising and xxh3 of the words measured 3x slower than the numpy version of all this).
 
 Words are exactly Python's ``\\w+`` on the lower-cased text: a code point is a word character iff
 ``str.isalnum()`` or it is "_", which is how ``re`` defines ``\\w`` (checked over all of Unicode),
@@ -20,7 +21,6 @@ from typing import Literal
 import numpy as np
 
 _SEP = "\x00"  # joins the batch into one string; not a word character
-_SPACE = np.uint32(32)
 _ASCII_WORD = np.array([chr(c).isalnum() or chr(c) == "_" for c in range(128)])
 _WORD_POLY = np.uint64(0xC2B2AE3D27D4EB4F)  # odd multiplier of the per-word code point polynomial
 _POLY = np.uint64(0x9E3779B97F4A7C15)  # odd multiplier of the order-sensitive n-gram polynomial
@@ -43,10 +43,6 @@ def mix64(x: np.ndarray) -> np.ndarray:
         if mult is not None:
             x *= np.uint64(mult)
     return x
-
-
-# The unit hash of every ASCII character, looked up instead of mixed one by one.
-_ASCII_UNITS = mix64(np.arange(128, dtype=np.uint64) ^ _CHAR_SALT)
 
 
 def arange_within(counts: np.ndarray) -> np.ndarray:
@@ -83,59 +79,29 @@ def _is_word_char(points: np.ndarray) -> np.ndarray:
     return word
 
 
-class _Words:
-    """The ``\\w+`` runs of a batch: where each starts, its length, and its document."""
-
-    def __init__(self, texts: Sequence[str | None]) -> None:
-        self.points = _code_points(texts)
-        self.word = _is_word_char(self.points)
-        edge = np.diff(np.concatenate([[False], self.word, [False]]).astype(np.int8))
-        self.start = np.flatnonzero(edge == 1)
-        self.length = np.flatnonzero(edge == -1) - self.start
-        self.offset = np.cumsum(self.length) - self.length  # of each word among the word characters
-        self.doc = np.searchsorted(np.flatnonzero(self.points == 0), self.start)  # separators before it
-        self.per_doc = np.bincount(self.doc, minlength=len(texts))
-
-    def hashes(self) -> np.ndarray:
-        """A 64-bit hash of each word: the sum of code point * P^position, then mixed."""
-        if not len(self.start):
-            return np.zeros(0, np.uint64)
-        powers = np.cumprod(np.full(int(self.length.max()), _WORD_POLY))  # wraps mod 2^64
-        terms = self.points[self.word].astype(np.uint64) * powers[arange_within(self.length)]
-        return mix64(np.add.reduceat(terms, self.offset))
-
-    def characters(self) -> tuple[np.ndarray, np.ndarray]:
-        """Word characters with one space between consecutive words of a document, and the
-        number of characters of each document.
-
-        The space is the first character after a word that another word of the same document
-        follows (punctuation, a line break...), kept and read as a space: one boolean mask,
-        where inserting spaces into the word characters cost 3x more.
-        """
-        keep = self.word.copy()
-        follows = np.flatnonzero(np.diff(self.doc) == 0)  # words followed by a word of their document
-        keep[self.start[follows] + self.length[follows]] = True
-        chars = np.where(self.word, self.points, _SPACE)[keep]
-        letters = np.bincount(self.doc, weights=self.length, minlength=len(self.per_doc)).astype(np.int64)
-        return chars, letters + np.maximum(self.per_doc - 1, 0)
+def _points_and_words(texts: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
+    points = _code_points(texts)
+    return points, _is_word_char(points)
 
 
 def word_units(texts: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
-    words = _Words(texts)
-    return words.hashes(), words.per_doc
+    """A 64-bit hash of every ``\\w+`` word of the batch (the sum of code point * P^position,
+    then mixed), and each text's count of words."""
+    from pipeline.similarity import kernels
+
+    return kernels.word_units(*_points_and_words(texts), len(texts), _WORD_POLY)
 
 
 def char_units(texts: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
     """A hash of every character; punctuation and space between words count as one space.
 
     Dropping punctuation keeps char n-grams robust to punctuation edits and makes a
-    punctuation-only text empty, as in the word unit.
+    punctuation-only text empty, as in the word unit. The space is the first character after
+    a word that another word of the same document follows, read as a space.
     """
-    chars, lengths = _Words(texts).characters()
-    units = _ASCII_UNITS[np.minimum(chars, 127)]
-    other = np.flatnonzero(chars >= 128)
-    units[other] = mix64(chars[other].astype(np.uint64) ^ _CHAR_SALT)
-    return units, lengths
+    from pipeline.similarity import kernels
+
+    return kernels.char_units(*_points_and_words(texts), len(texts), _CHAR_SALT)
 
 
 def _valid_starts(lengths: np.ndarray, n: int, total_units: int) -> np.ndarray:
