@@ -75,7 +75,37 @@ CREATE TABLE IF NOT EXISTS models (
     created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS models_data_version ON models(data_version);
+-- An ablation's statistics per task, variant (or random control) and metric: the mean over
+-- seeds with its interval, and the paired differences to the previous variant and to the
+-- variant's random control (JSON: {other, value, low, high, verdict}), with training cost.
+CREATE TABLE IF NOT EXISTS effects (
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    task TEXT NOT NULL,
+    variant TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    role TEXT NOT NULL,
+    n_seeds INTEGER NOT NULL,
+    n_train INTEGER NOT NULL,
+    value REAL,
+    low REAL,
+    high REAL,
+    vs_previous TEXT,
+    vs_control TEXT,
+    train_seconds REAL NOT NULL,
+    train_tokens INTEGER NOT NULL,
+    confidence REAL NOT NULL,
+    PRIMARY KEY (run_id, task, variant, metric)
+);
 """
+# Columns added to `models` after catalogs were first written: added in place on open.
+_MODEL_COLUMNS = {
+    "seed": "INTEGER NOT NULL DEFAULT 0",
+    "role": "TEXT NOT NULL DEFAULT 'variant'",  # variant | random_control
+    "control_of": "TEXT",  # a random control: the variant it is matched to
+    "train_seconds": "REAL NOT NULL DEFAULT 0",
+    "train_tokens": "INTEGER NOT NULL DEFAULT 0",
+}
+_JSON_EFFECT = ("vs_previous", "vs_control")
 
 
 def _now() -> str:
@@ -88,6 +118,10 @@ class Catalog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with closing(self._connect()) as con, con:
             con.executescript(_DDL)
+            have = {r["name"] for r in con.execute("PRAGMA table_info(models)")}
+            for name, decl in _MODEL_COLUMNS.items():
+                if name not in have:
+                    con.execute(f"ALTER TABLE models ADD COLUMN {name} {decl}")
 
     def _connect(self) -> sqlite3.Connection:
         con = sqlite3.connect(self.path, timeout=30)
@@ -149,6 +183,23 @@ class Catalog:
             rows = [dict(r) for r in con.execute(sql, (run_id,) if run_id else ())]
         for r in rows:
             for k in ("metrics", "baseline_metrics", "config_json"):
+                r[k] = json.loads(r[k]) if r[k] else None
+        return rows
+
+    def record_effects(self, run_id: str, rows: list[dict[str, Any]]) -> None:
+        with closing(self._connect()) as con, con:
+            for row in rows:
+                row = {**row, "run_id": run_id}
+                values = [json.dumps(v, sort_keys=True) if k in _JSON_EFFECT and v is not None else v
+                          for k, v in row.items()]
+                con.execute(f"INSERT OR REPLACE INTO effects ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                            values)
+
+    def effects(self, run_id: str) -> list[dict[str, Any]]:
+        with closing(self._connect()) as con:
+            rows = [dict(r) for r in con.execute("SELECT * FROM effects WHERE run_id = ? ORDER BY rowid", (run_id,))]
+        for r in rows:
+            for k in _JSON_EFFECT:
                 r[k] = json.loads(r[k]) if r[k] else None
         return rows
 

@@ -157,9 +157,16 @@ def compare(
                   f" B = {c.b['variant']} @{c.b['data_version'][:12]} (train {c.b['n_train']:,})")
         if not c.same_test:
             out.print("[yellow]different test splits: metric differences are not comparable[/]")
-        t = Table("metric", "A", "B", "B - A", title="test metrics")
-        for k, (va, vb, d) in c.metric_diff.items():
-            t.add_row(k, f"{va:.4f}", f"{vb:.4f}", f"{d:+.4f}")
+        if c.intervals:
+            t = Table("metric", f"B - A ({c.seeds} seeds each)", "95% interval", "verdict",
+                      title="test metrics: paired over test items and seeds")
+            for k, d in c.intervals.items():
+                t.add_row(k, f"{d['value']:+.4f}", f"[{d['low']:+.4f}, {d['high']:+.4f}]", d["verdict"])
+        else:
+            t = Table("metric", "A", "B", "B - A", title="test metrics (one model each: no interval; train with "
+                      "ablation.seeds >= 2 for one)")
+            for k, (va, vb, d) in c.metric_diff.items():
+                t.add_row(k, f"{va:.4f}", f"{vb:.4f}", f"{d:+.4f}")
         out.print(t)
         r = Table("change", "stage:reason", "records", title=f"train records: {c.removed:,} removed, {c.added:,} added")
         for label, counter in (("removed in B", c.removed_by), ("added in B", c.added_by)):
@@ -230,10 +237,24 @@ def _print_models(run_dir: Path, run_id: str) -> None:
         return ", ".join(f"{k}={v:.4g}" for k, v in (metrics or {}).items()
                          if isinstance(v, (int, float)) and not k.startswith("val_"))
 
-    t = Table("task", "variant", "data version", "train", "test", "test metrics", "TF-IDF + LR", title="Models")
+    t = Table("task", "variant", "seed", "data version", "train", "test", "test metrics", "TF-IDF + LR", title="Models")
     for m in models:
-        t.add_row(m["task"], m["variant"], m["data_version"][:12], f"{m['n_train']:,}", f"{m['n_test']:,}",
-                  fmt(m["metrics"]), fmt(m["baseline_metrics"]))
+        t.add_row(m["task"], m["variant"], str(m["seed"]), m["data_version"][:12], f"{m['n_train']:,}",
+                  f"{m['n_test']:,}", fmt(m["metrics"]), fmt(m["baseline_metrics"]))
+    out.print(t)
+    _print_effects(Catalog(run_dir).effects(run_id))
+
+
+def _print_effects(effects: list[dict]) -> None:
+    from pipeline.experiments.effects import describe
+
+    if not effects:
+        return
+    t = Table("task", "variant", "metric", "mean over seeds [95% interval]", "stage effect", "against random control",
+              "train cost", title=f"Effects ({effects[0]['n_seeds']} seeds; intervals over test items and seeds)")
+    for e in effects:
+        d = describe(e)
+        t.add_row(e["task"], e["variant"], e["metric"], d["value"], d["vs_previous"], d["vs_control"], d["cost"])
     out.print(t)
 
 

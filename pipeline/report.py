@@ -94,12 +94,14 @@ def _models_section(out_dir: Path, run_id: str) -> list[str]:
     run_models = catalog.models(run_id)
     if not run_models:
         return []
-    parts = ["<h2>Models</h2><table><tr><th>task</th><th>variant</th><th>data version</th><th>train</th>"
+    parts = _effects_section(catalog.effects(run_id))
+    parts += ["<h2>Models</h2><table><tr><th>task</th><th>variant</th><th>seed</th><th>data version</th><th>train</th>"
              "<th>val</th><th>test</th><th>leakage removed</th><th>metrics (test)</th><th>TF-IDF + LR</th></tr>"]
     for m in run_models:
         fmt = ", ".join(f"{k}={v:.4g}" for k, v in m["metrics"].items() if isinstance(v, (int, float)))
         base = ", ".join(f"{k}={v:.4g}" for k, v in (m["baseline_metrics"] or {}).items() if isinstance(v, (int, float)))
-        parts.append(f"<tr><td>{escape(m['task'])}</td><td>{escape(m['variant'])}</td><td><code>{m['data_version'][:12]}"
+        parts.append(f"<tr><td>{escape(m['task'])}</td><td>{escape(m['variant'])}</td><td class=n>{m['seed']}</td>"
+                     f"<td><code>{m['data_version'][:12]}"
                      f"</code></td><td class=n>{m['n_train']:,}</td><td class=n>{m['n_validation']:,}</td>"
                      f"<td class=n>{m['n_test']:,}</td><td class=n>{m['leakage_removed']:,}</td>"
                      f"<td>{escape(fmt)}</td><td>{escape(base)}</td></tr>")
@@ -119,8 +121,31 @@ def _models_section(out_dir: Path, run_id: str) -> list[str]:
         if points:
             parts.append(f"<h3>{escape(task)}</h3>")
             parts.append(_img(plots.metric_by_version(task, points[0]["metric"], points)))
+        first_seed = min(m["seed"] for m in latest)
         for m in latest:
-            parts += _model_details(Path(m["model_dir"]), f"{task} / {m['variant']}")
+            if m["role"] == "variant" and m["seed"] == first_seed:  # one seed's details per variant
+                parts += _model_details(Path(m["model_dir"]), f"{task} / {m['variant']} (seed {first_seed})")
+    return parts
+
+
+def _effects_section(effects: list[dict]) -> list[str]:
+    """Each stage's effect on each metric, with its interval and its random control, in pipeline order."""
+    from pipeline.experiments.effects import describe
+
+    if not effects:
+        return []
+    parts = [f"<h2>Did each stage help?</h2><p>Mean over {effects[0]['n_seeds']} seeds with a "
+             f"{effects[0]['confidence']:.0%} interval (bootstrap over test items and seeds); a stage's effect is its "
+             "variant minus the variant before it, and minus a random subset of that variant of the same size "
+             "(the random control), paired by test item and seed.</p>",
+             "<table><tr><th>task</th><th>variant</th><th>metric</th><th>train</th><th>mean [interval]</th>"
+             "<th>stage effect</th><th>against random control</th><th>train cost</th></tr>"]
+    for e in effects:
+        d = describe(e)
+        parts.append(f"<tr><td>{escape(e['task'])}</td><td>{escape(e['variant'])}</td><td>{escape(e['metric'])}</td>"
+                     f"<td class=n>{e['n_train']:,}</td><td>{escape(d['value'])}</td><td>{escape(d['vs_previous'])}</td>"
+                     f"<td>{escape(d['vs_control'])}</td><td>{escape(d['cost'])}</td></tr>")
+    parts.append("</table>")
     return parts
 
 

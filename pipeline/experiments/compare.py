@@ -24,7 +24,11 @@ class TaskComparison:
     a: dict[str, Any]
     b: dict[str, Any]
     same_test: bool
-    metric_diff: dict[str, tuple[float, float, float]]  # metric -> (a, b, b - a)
+    metric_diff: dict[str, tuple[float, float, float]]  # metric -> (a, b, b - a) of the latest model of each
+    # metric -> {value, low, high, verdict} of B - A over every seed of both, paired by test item
+    # and seed (when both sides were trained with the same >= 2 seeds on the same test split)
+    intervals: dict[str, dict[str, Any]] = field(default_factory=dict)
+    seeds: int = 1
     removed: int = 0  # in A's train, not in B's
     added: int = 0  # in B's train, not in A's
     removed_by: Counter = field(default_factory=Counter)  # "stage:reason" -> count
@@ -37,6 +41,29 @@ def _resolve(catalog: Catalog, ref: str) -> dict[str, dict[str, Any]]:
     if not found:
         raise CompareError(f"no model in the catalog matches {ref!r} (data version, model id, run id or variant)")
     return {m["task"]: m for m in found}  # later rows win: the latest per task
+
+
+def _seeds_of(catalog: Catalog, model: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every seed's row of the same arm: same run, task, variant and data version."""
+    return [m for m in catalog.models(model["run_id"]) if m["task"] == model["task"]
+            and m["variant"] == model["variant"] and m["data_version"] == model["data_version"]]
+
+
+def _intervals(catalog: Catalog, a: dict[str, Any], b: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], int]:
+    """B - A with its interval per metric, from every seed of both sides; ({}, seeds) when they
+    cannot be paired (other test split, other seeds, fewer than 2 seeds, no per-item outputs)."""
+    from pipeline.experiments.effects import Arm, EffectsError, ablation_effects
+
+    rows_a, rows_b = _seeds_of(catalog, a), _seeds_of(catalog, b)
+    seeds = sorted(r["seed"] for r in rows_a)
+    if len(seeds) < 2 or seeds != sorted(r["seed"] for r in rows_b) or a["test_fingerprint"] != b["test_fingerprint"]:
+        return {}, min(len(rows_a), len(rows_b))
+    rows = [{**r, "variant": "A"} for r in rows_a] + [{**r, "variant": "B"} for r in rows_b]
+    try:
+        effects = ablation_effects(rows, [Arm("A", "variant", None), Arm("B", "variant", "A")])
+    except EffectsError:
+        return {}, len(seeds)
+    return {e["metric"]: e["vs_previous"] for e in effects if e["variant"] == "B"}, len(seeds)
 
 
 def _train_ids(out_dir: Path, version: str) -> set[str]:
@@ -82,6 +109,7 @@ def compare(out_dir: str | Path, a_ref: str, b_ref: str) -> list[TaskComparison]
                 for k in a["metrics"] if isinstance(a["metrics"][k], (int, float)) and k in b["metrics"]
                 and isinstance(b["metrics"][k], (int, float))}
         cmp = TaskComparison(task, a, b, same, diff)
+        cmp.intervals, cmp.seeds = _intervals(catalog, a, b)
         a_ids, b_ids = _train_ids(out_dir, a["data_version"]), _train_ids(out_dir, b["data_version"])
         removed, added = a_ids - b_ids, b_ids - a_ids
         cmp.removed, cmp.added = len(removed), len(added)

@@ -33,12 +33,28 @@ class AblationConfig(Strict):
     eval_variant: str | None = Field(
         default=None, description="whose validation and test split every variant is scored on; default the last")
     baseline: bool = Field(default=True, description="also score a TF-IDF + logistic regression baseline")
+    seeds: int = Field(default=3, ge=1, le=100, description="trainings per variant, seeds train.seed, +1, ...")
+    random_control: bool = Field(
+        default=True, description="also train, per variant after the first, the previous variant's train "
+        "split cut at random to this variant's size (whole groups), with the same seeds")
+    intervals: bool = Field(
+        default=True, description="bootstrap 95% intervals over test items and seeds, and a verdict per "
+        "stage (helps / hurts / can't tell); needs seeds >= 2")
+    resamples: int = Field(default=1000, ge=100, le=100_000, description="bootstrap resamples")
+    confidence: float = Field(default=0.95, gt=0.5, lt=1.0, description="of the intervals")
 
     @field_validator("variants")
     @classmethod
     def _unique(cls, v: list[Variant]) -> list[Variant]:
         require_unique([x.name for x in v], "variant")
         return v
+
+    @model_validator(mode="after")
+    def _seeds_for_intervals(self) -> "AblationConfig":
+        if self.intervals and self.seeds < 2:
+            raise ValueError(f"intervals need seeds >= 2 (got seeds: {self.seeds}): one seed cannot say how "
+                             "much a second would move the score; set seeds: 3, or intervals: false")
+        return self
 
     @model_validator(mode="after")
     def _eval_variant_known(self) -> "AblationConfig":

@@ -107,6 +107,11 @@ class ClassificationTask:
         y_true, y_pred, losses = self._predict(model, "test")
         out = evaluate_predictions(self.tables["test"], self.labels, y_true, y_pred, losses)
         out["metrics"] = {**self.validate(model), **out["metrics"]}
+        # Per test item (labels as strings: another variant's model may number them differently),
+        # for intervals over items and seeds (pipeline.experiments.stats).
+        out["items"] = {"id": self.tables["test"].column("id").to_pylist(),
+                        "true": [self.labels[i] for i in y_true], "pred": [self.labels[i] for i in y_pred],
+                        "loss": losses}
         return out
 
 

@@ -101,7 +101,10 @@ class SftTask:
         metrics.pop("n_code_tests", None)
         samples = [{"prompt": r["prompt"], "reference": ref, "generated": a}
                    for r, ref, a in zip(table.slice(0, 5).to_pylist(), references, answers)]
-        return {"metrics": metrics, "slices": sliced(slice_members(table), metrics_for), "samples": samples}
+        items = {"id": table.column("id").to_pylist(), "loss_sum": loss_sum, "tokens": token_count, "score": scores,
+                 "code_passed": [passed.get(i, float("nan")) for i in range(table.num_rows)]}
+        return {"metrics": metrics, "slices": sliced(slice_members(table), metrics_for), "samples": samples,
+                "items": items}
 
     def _run_code_tests(self, table: pa.Table, answers: list[str]) -> dict[int, float]:
         """row -> 1.0 / 0.0 for the records whose meta carries HumanEval-style tests."""

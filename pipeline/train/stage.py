@@ -23,6 +23,7 @@ from pipeline.train.batching import deterministic_subset, seed_everything
 from pipeline.train.config import TrainConfig
 from pipeline.train.result import TrainResult
 
+TEST_ITEMS_FILE = "test_items.parquet"  # one row per test record: what stats.py resamples
 TASK_BY_KIND = {"classification": "classification", "instruction": "sft", "code": "sft"}
 _TRAINING_LIBRARIES = ("torch", "transformers", "peft", "accelerate", "tokenizers", "scikit-learn")
 
@@ -71,7 +72,7 @@ def train_and_evaluate(
         library_versions=library_versions(_TRAINING_LIBRARIES), code_version=code_version(),
     )
     result.seconds_total = time.perf_counter() - started
-    save_outputs(model, tokenizer, result, Path(out_dir))
+    save_outputs(model, tokenizer, result, Path(out_dir), evaluation.get("items"))
     return result
 
 
@@ -121,8 +122,10 @@ def make_task(name: str, train: pa.Table, validation: pa.Table, test: pa.Table, 
     return SftTask(train, validation, test, config, device)
 
 
-def save_outputs(model: Any, tokenizer: Any, result: TrainResult, out_dir: Path) -> None:
-    """Weights (or the LoRA adapter), tokenizer and training.json, swapped into `out_dir` at once."""
+def save_outputs(model: Any, tokenizer: Any, result: TrainResult, out_dir: Path,
+                 items: dict[str, list] | None = None) -> None:
+    """Weights (or the LoRA adapter), tokenizer, training.json and the per-test-item outputs
+    (`test_items.parquet`), swapped into `out_dir` at once."""
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     tmp.chmod(0o755)  # mkdtemp makes it private; the model folder is meant to be shared
@@ -130,6 +133,10 @@ def save_outputs(model: Any, tokenizer: Any, result: TrainResult, out_dir: Path)
         model.save_pretrained(tmp)  # a PeftModel saves just its adapter (and the new head)
         tokenizer.save_pretrained(tmp)
         result.write(tmp)
+        if items is not None:
+            import pyarrow.parquet as pq
+
+            pq.write_table(pa.table(items), tmp / TEST_ITEMS_FILE)
         old = None
         if out_dir.exists():  # a re-run replaces the previous model only once the new one is complete
             old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"

@@ -5,14 +5,24 @@ clean`, `after: dedup` ...), so a new stage joins the ablation by configuration.
 Every variant is split by the same stable, group-aware assignment; the validation and test
 records all variants are scored on come from one variant (the last by default), and each
 variant's train split loses any record equal to one of them, so no variant sees its test.
+
+Each variant is trained `seeds` times; each variant after the first also gets a random control
+(the previous variant's train split cut at random to its size, whole groups at a time) trained
+with the same seeds. `effects` then scores every seed of every arm with one bootstrap over test
+items and seeds: per metric a mean with its interval, the stage's paired difference to the
+previous variant and to its control, and a verdict (helps, hurts, can't tell at this size).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import pyarrow as pa
+
 from pipeline.engine import run_stage
 from pipeline.experiments.config import AblationConfig, TrainTask
+from pipeline.experiments.controls import random_control
+from pipeline.experiments.effects import Arm, ablation_effects
 from pipeline.experiments.training import split_tables, train_variant, without_leaks
 from pipeline.fingerprint import code_version
 from pipeline.split.stage import SplitStage
@@ -37,9 +47,30 @@ def _split(ctx: Any, source: Any, label: str) -> Any:
     return ctx.record(label, out)
 
 
+def _arms(ablation: AblationConfig, trains: dict[str, pa.Table], cap: int | None,
+          seed: int) -> tuple[list[Arm], dict[str, pa.Table]]:
+    """The variants in order and, after each but the first, its random control (when asked for
+    and the sizes differ); with the train split each arm trains on (capped as training caps it)."""
+    from pipeline.train.batching import deterministic_subset
+
+    capped = {name: deterministic_subset(t, cap) for name, t in trains.items()}
+    arms, tables, previous = [], {}, None
+    for v in ablation.variants:
+        arm = Arm(v.name, "variant", previous)
+        if ablation.random_control and previous is not None and capped[v.name].num_rows != capped[previous].num_rows:
+            arm.control = f"{v.name}~random"
+            tables[arm.control] = random_control(capped[previous], capped[v.name].num_rows, seed)
+        arms.append(arm)
+        tables[v.name] = capped[v.name]
+        if arm.control:
+            arms.append(Arm(arm.control, "random_control", previous))
+        previous = v.name
+    return arms, tables
+
+
 def run_ablation(ctx: Any, ablation: AblationConfig) -> list[dict[str, Any]]:
-    """Train every selected task on every variant (`ctx`: the run's `pipeline.runner.RunContext`);
-    returns the catalog rows, also recorded."""
+    """Train every selected task on every variant and control, every seed (`ctx`: the run's
+    `pipeline.runner.RunContext`); returns the catalog rows, also recorded with the effects."""
     tasks = selected_tasks(ctx.config.train, ablation.tasks)
     if not tasks:
         raise AblationError("the ablation needs at least one train task (the `train:` section)")
@@ -49,20 +80,34 @@ def run_ablation(ctx: Any, ablation: AblationConfig) -> list[dict[str, Any]]:
             raise AblationError(f"variant {v.name!r}: stage {v.after!r} did not run; ran: {list(ctx.outputs)}")
         splits[v.name] = _split(ctx, ctx.output(v.after), label=f"split:{v.name}")
     eval_name = ablation.eval_variant or ablation.variants[-1].name
+    after = {v.name: v.after for v in ablation.variants}
     rows, version = [], code_version()
     for task in tasks:
         fixed = split_tables(splits[eval_name], task)
+        trains, leaked = {}, {}
         for v in ablation.variants:
-            train, leaked = without_leaks(split_tables(splits[v.name], task)["train"],
-                                          [fixed["validation"], fixed["test"]], task.kind)
-            row = train_variant(
-                run_id=ctx.run_id, out_dir=ctx.store.out_dir, task=task, variant=v.name,
-                source_stage=ctx.output(v.after), split_output=splits[v.name],
-                tables={"train": train, "validation": fixed["validation"], "test": fixed["test"]},
-                baseline=ablation.baseline, code_version=version,
-                progress=ctx.progress_under(f"{task.name}/{v.name}"),
-            )
-            row["leakage_removed"] = leaked
-            ctx.catalog.record_model(row)
-            rows.append(row)
+            trains[v.name], leaked[v.name] = without_leaks(split_tables(splits[v.name], task)["train"],
+                                                           [fixed["validation"], fixed["test"]], task.kind)
+        arms, tables = _arms(ablation, trains, task.train.max_train_records, task.train.seed)
+        task_rows = []
+        for arm in arms:
+            variant = arm.name if arm.role == "variant" else arm.previous
+            for k in range(ablation.seeds):
+                seeded = task.model_copy(update={"train": task.train.model_copy(update={"seed": task.train.seed + k})})
+                row = train_variant(
+                    run_id=ctx.run_id, out_dir=ctx.store.out_dir, task=seeded, variant=arm.name,
+                    source_stage=ctx.output(after[variant]), split_output=splits[variant],
+                    tables={"train": tables[arm.name], "validation": fixed["validation"], "test": fixed["test"]},
+                    baseline=ablation.baseline and k == 0 and arm.role == "variant", code_version=version,
+                    progress=ctx.progress_under(f"{task.name}/{arm.name}/seed {seeded.train.seed}"),
+                )
+                row["model_id"] += f":s{seeded.train.seed}"
+                row.update(leakage_removed=leaked[variant], role=arm.role,
+                           control_of=arm.name.removesuffix("~random") if arm.role == "random_control" else None)
+                ctx.catalog.record_model(row)
+                task_rows.append(row)
+        if ablation.intervals:
+            ctx.catalog.record_effects(ctx.run_id, ablation_effects(task_rows, arms, ablation.resamples,
+                                                                    ablation.confidence))
+        rows.extend(task_rows)
     return rows

@@ -59,17 +59,45 @@ def ablated(tmp_path_factory):
 def test_every_variant_is_scored_on_one_fixed_test_split(ablated):
     run, ctx, _ = ablated
     models = Catalog(run).models(ctx.run_id)
-    assert [m["variant"] for m in models] == ["raw", "cleaned"]
-    raw, cleaned = models
-    assert raw["test_fingerprint"] == cleaned["test_fingerprint"]
-    assert raw["validation_fingerprint"] == cleaned["validation_fingerprint"]
+    arms = {}
+    for m in models:
+        arms.setdefault(m["variant"], []).append(m)
+    assert list(arms) == ["raw", "cleaned", "cleaned~random"]
+    assert all(sorted(m["seed"] for m in ms) == [0, 1, 2] for ms in arms.values())  # seeds train.seed, +1, +2
+    assert len({m["test_fingerprint"] for m in models}) == 1
+    assert len({m["validation_fingerprint"] for m in models}) == 1
+    raw, cleaned, control = (arms[a][0] for a in arms)
     assert raw["data_version"] != cleaned["data_version"]
     assert raw["n_train"] > cleaned["n_train"] > 0  # the junk is in raw's train split only
+    # The control: raw's train split cut at random to cleaned's size, trained with the same seeds.
+    assert control["n_train"] == cleaned["n_train"] and control["role"] == "random_control"
+    assert control["control_of"] == "cleaned" and control["data_version"] not in (raw["data_version"],
+                                                                                  cleaned["data_version"])
+    assert len({m["metrics"]["macro_f1"] for m in arms["raw"]}) > 1  # the seeds really differ
     for m in models:
-        assert 0.0 <= m["metrics"]["macro_f1"] <= 1.0 and m["baseline_metrics"]["macro_f1"] >= 0
+        assert 0.0 <= m["metrics"]["macro_f1"] <= 1.0
+        assert (m["baseline_metrics"] is not None) == (m["role"] == "variant" and m["seed"] == 0)
+        assert m["train_seconds"] > 0 and m["train_tokens"] > 0
         assert Path(m["model_dir"]).name.split("-")[1] == m["data_version"][:12]  # the dir names its data
         assert json.loads((Path(m["model_dir"]) / "training.json").read_text())["data_version"] == m["data_version"]
         assert (run / "data_versions" / f"{m['data_version']}.parquet").is_file()
+
+
+def test_effects_carry_intervals_controls_and_verdicts(ablated):
+    run, ctx, _ = ablated
+    effects = {(e["variant"], e["metric"]): e for e in Catalog(run).effects(ctx.run_id)}
+    assert set(effects) == {(v, m) for v in ("raw", "cleaned", "cleaned~random") for m in ("macro_f1", "accuracy")}
+    for e in effects.values():
+        assert e["n_seeds"] == 3 and e["low"] <= e["value"] <= e["high"] and e["confidence"] == 0.95
+        assert e["train_tokens"] > 0
+    raw, cleaned = effects[("raw", "macro_f1")], effects[("cleaned", "macro_f1")]
+    assert raw["vs_previous"] is None and raw["vs_control"] is None
+    step = cleaned["vs_previous"]
+    assert step["other"] == "raw" and step["low"] <= step["value"] <= step["high"]
+    assert step["value"] == pytest.approx(cleaned["value"] - raw["value"])
+    assert step["verdict"] in ("helps", "hurts", "can't tell at this size")
+    assert cleaned["vs_control"]["other"] == "cleaned~random"
+    assert effects[("cleaned~random", "macro_f1")]["vs_previous"]["other"] == "raw"
 
 
 def test_report_has_plots_and_model_metrics(ablated):
@@ -84,6 +112,8 @@ def test_compare_explains_records_removed_by_cleaning(ablated):
     run, _, _ = ablated
     (c,) = compare(run, "raw", "cleaned")
     assert c.same_test and "macro_f1" in c.metric_diff
+    assert c.seeds == 3 and c.intervals["macro_f1"]["low"] <= c.intervals["macro_f1"]["value"] <= \
+        c.intervals["macro_f1"]["high"]
     assert c.removed > 0
     assert all(why.startswith(("clean:", "size cap", "not in train split")) for why in c.removed_by)
     assert any(why.startswith("clean:") for why in c.removed_by)
