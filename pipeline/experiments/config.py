@@ -40,6 +40,10 @@ class AblationConfig(Strict):
     intervals: bool = Field(
         default=True, description="bootstrap 95% intervals over test items and seeds, and a verdict per "
         "stage (helps / hurts / can't tell); needs seeds >= 2")
+    leakage: bool = Field(
+        default=True, description="also report every test metric by how close each test item is to the "
+        "arm's train split: exact copy, near duplicate (char 5-gram Jaccard >= 0.7), semantic neighbour "
+        "(MiniLM cosine >= 0.9) or none")
     resamples: int = Field(default=1000, ge=100, le=100_000, description="bootstrap resamples")
     confidence: float = Field(default=0.95, gt=0.5, lt=1.0, description="of the intervals")
 

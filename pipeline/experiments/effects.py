@@ -31,7 +31,7 @@ class Arm:
     control: str | None = None  # a variant's random control arm, when one was trained
 
 
-def _read_items(model_dir: str) -> dict[str, list]:
+def read_items(model_dir: str) -> dict[str, list]:
     import pyarrow.parquet as pq
 
     from pipeline.train.stage import TEST_ITEMS_FILE
@@ -43,7 +43,7 @@ def _read_items(model_dir: str) -> dict[str, list]:
     return pq.read_table(path).to_pydict()
 
 
-def _metrics_for(kind: str, config: dict[str, Any], items: list[dict[str, list]]) -> list[str]:
+def metrics_for(kind: str, config: dict[str, Any], items: list[dict[str, list]]) -> list[str]:
     if kind == "classification":
         return ["macro_f1", "accuracy"]
     names = ["test_perplexity", config.get("generation_metric", "rouge_l")]
@@ -52,7 +52,7 @@ def _metrics_for(kind: str, config: dict[str, Any], items: list[dict[str, list]]
     return names
 
 
-def _columns(items: dict[str, list], order: dict[str, int], labels: dict[str, int]) -> Columns:
+def item_columns(items: dict[str, list], order: dict[str, int], labels: dict[str, int]) -> Columns:
     """One model's items as arrays in the shared test order (labels numbered across all arms)."""
     at = np.array([order[i] for i in items["id"]])
     out: Columns = {}
@@ -81,12 +81,12 @@ def _by_arm(rows: list[dict[str, Any]], arms: list[Arm]) -> dict[str, list[dict[
     return out
 
 
-def ablation_effects(rows: list[dict[str, Any]], arms: list[Arm], resamples: int = 1000,
-                     confidence: float = 0.95) -> list[dict[str, Any]]:
-    """One effects row per arm and metric (the catalog's `effects` table, without run_id)."""
+def arm_columns(rows: list[dict[str, Any]], arms: list[Arm]) -> tuple[dict[str, list[Columns]], dict[str, list]]:
+    """Every seed's per-item columns of every arm, in one test order with labels numbered across
+    all arms (what one `Bootstrap` scores); and each arm's rows by seed."""
     _check_same_test(rows)
     by_arm = _by_arm(rows, arms)
-    items = {a: [_read_items(r["model_dir"]) for r in rs] for a, rs in by_arm.items()}
+    items = {a: [read_items(r["model_dir"]) for r in rs] for a, rs in by_arm.items()}
     first = next(iter(items.values()))[0]
     order = {rid: i for i, rid in enumerate(first["id"])}
     for name, seeds in items.items():
@@ -94,11 +94,19 @@ def ablation_effects(rows: list[dict[str, Any]], arms: list[Arm], resamples: int
             raise EffectsError(f"arm {name!r} was scored on other test items than {arms[0].name!r}")
     labels = {v: i for i, v in enumerate(sorted({v for seeds in items.values() for it in seeds
                                                  for k in ("true", "pred") if k in it for v in it[k]}))}
-    cols = {a: [_columns(it, order, labels) for it in seeds] for a, seeds in items.items()}
+    return {a: [item_columns(it, order, labels) for it in seeds] for a, seeds in items.items()}, by_arm
+
+
+def ablation_effects(rows: list[dict[str, Any]], arms: list[Arm], resamples: int = 1000,
+                     confidence: float = 0.95) -> list[dict[str, Any]]:
+    """One effects row per arm and metric (the catalog's `effects` table, without run_id)."""
+    cols, by_arm = arm_columns(rows, arms)
     some = rows[0]
-    boot = Bootstrap(len(order), len(next(iter(by_arm.values()))), resamples, confidence)
+    first = cols[arms[0].name]
+    boot = Bootstrap(len(next(iter(first[0].values()))), len(first), resamples, confidence)
     out = []
-    for metric_name in _metrics_for(some["kind"], some.get("config_json") or {}, items[arms[0].name]):
+    raw_items = [{"code_passed": list(c["code_passed"])} for c in first] if "code_passed" in first[0] else []
+    for metric_name in metrics_for(some["kind"], some.get("config_json") or {}, raw_items):
         metric = METRICS[metric_name]
         for arm in arms:
             estimate = boot.estimate(metric, cols[arm.name])

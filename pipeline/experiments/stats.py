@@ -131,3 +131,13 @@ class Bootstrap:
         a, ra = self._resampled(metric, seeds)
         b, rb = self._resampled(metric, other)
         return self._interval(a - b, ra - rb)
+
+    def recovered(self, metric: Metric, fixed: list[Columns], broken: list[Columns], clean: list[Columns]) -> Interval:
+        """(fixed - broken) / (clean - broken): the share of the damage to `metric` that `fixed`
+        recovers, with its interval (resamples where clean and broken tie are left out)."""
+        f, rf = self._resampled(metric, fixed)
+        b, rb = self._resampled(metric, broken)
+        c, rc = self._resampled(metric, clean)
+        damage = rc - rb
+        share = np.divide(rf - rb, damage, out=np.full_like(damage, np.nan), where=damage != 0)
+        return self._interval((f - b) / (c - b) if c != b else float("nan"), share)

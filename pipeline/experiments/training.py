@@ -21,7 +21,7 @@ from pipeline.store import StageOutput
 
 SPLITS = ("train", "validation", "test")
 # What makes two records "the same example" for leakage: the input and the target.
-_COMPARED = {"classification": ("text",), "instruction": ("prompt", "response"), "code": ("prompt", "code")}
+COMPARED_FIELDS = {"classification": ("text",), "instruction": ("prompt", "response"), "code": ("prompt", "code")}
 
 
 def task_records(table: pa.Table, task: TrainTask) -> pa.Table:
@@ -38,7 +38,7 @@ def split_tables(split_output: StageOutput, task: TrainTask) -> dict[str, pa.Tab
 
 
 def content_keys(table: pa.Table, kind: str) -> list[str]:
-    cols = [table.column(f).to_pylist() for f in _COMPARED[kind]]
+    cols = [table.column(f).to_pylist() for f in COMPARED_FIELDS[kind]]
     return ["\x1f".join(normalise_for_id(v or "").lower() for v in values) for values in zip(*cols)]
 
 

@@ -23,9 +23,11 @@ from pipeline.engine import run_stage
 from pipeline.experiments.config import AblationConfig, TrainTask
 from pipeline.experiments.controls import random_control
 from pipeline.experiments.effects import Arm, ablation_effects
+from pipeline.experiments.leakage import leakage_strata, model_leakage
 from pipeline.experiments.training import split_tables, train_variant, without_leaks
 from pipeline.fingerprint import code_version
 from pipeline.split.stage import SplitStage
+from pipeline.steps import cache_dir
 
 
 class AblationError(ValueError):
@@ -50,10 +52,18 @@ def _split(ctx: Any, source: Any, label: str) -> Any:
 def _arms(ablation: AblationConfig, trains: dict[str, pa.Table], cap: int | None,
           seed: int) -> tuple[list[Arm], dict[str, pa.Table]]:
     """The variants in order and, after each but the first, its random control (when asked for
-    and the sizes differ); with the train split each arm trains on (capped as training caps it)."""
+    and the sizes differ); with the train split each arm trains on.
+
+    `cap` (train.max_train_records) cuts the first variant to at most that many records and
+    every later one to the same fraction of its own size (a deterministic subset by id hash), so a
+    stage that removes a tenth of the records still trains on a tenth fewer: the size effect the
+    random control separates from the stage's choice of records is kept.
+    """
     from pipeline.train.batching import deterministic_subset
 
-    capped = {name: deterministic_subset(t, cap) for name, t in trains.items()}
+    first = trains[ablation.variants[0].name].num_rows
+    fraction = min(1.0, cap / first) if cap and first else 1.0
+    capped = {name: deterministic_subset(t, round(t.num_rows * fraction)) for name, t in trains.items()}
     arms, tables, previous = [], {}, None
     for v in ablation.variants:
         arm = Arm(v.name, "variant", previous)
@@ -90,10 +100,17 @@ def run_ablation(ctx: Any, ablation: AblationConfig) -> list[dict[str, Any]]:
                                                            [fixed["validation"], fixed["test"]], task.kind)
         arms, tables = _arms(ablation, trains, task.train.max_train_records, task.train.seed)
         task_rows = []
+        cache = cache_dir(ctx.config)  # the embeddings semantic dedup already computed
         for arm in arms:
+            strata = None
+            if ablation.leakage:  # once per arm: every seed trained on the same records
+                strata = dict(zip(fixed["test"].column("id").to_pylist(), leakage_strata(
+                    tables[arm.name], fixed["test"], task.kind, cache_dir=cache)))
             variant = arm.name if arm.role == "variant" else arm.previous
             for k in range(ablation.seeds):
-                seeded = task.model_copy(update={"train": task.train.model_copy(update={"seed": task.train.seed + k})})
+                # The arm's table is already cut (`_arms`): training must not cut it again.
+                settings = task.train.model_copy(update={"seed": task.train.seed + k, "max_train_records": None})
+                seeded = task.model_copy(update={"train": settings})
                 row = train_variant(
                     run_id=ctx.run_id, out_dir=ctx.store.out_dir, task=seeded, variant=arm.name,
                     source_stage=ctx.output(after[variant]), split_output=splits[variant],
@@ -103,7 +120,8 @@ def run_ablation(ctx: Any, ablation: AblationConfig) -> list[dict[str, Any]]:
                 )
                 row["model_id"] += f":s{seeded.train.seed}"
                 row.update(leakage_removed=leaked[variant], role=arm.role,
-                           control_of=arm.name.removesuffix("~random") if arm.role == "random_control" else None)
+                           control_of=arm.name.removesuffix("~random") if arm.role == "random_control" else None,
+                           leakage=model_leakage(row, strata) if strata is not None else None)
                 ctx.catalog.record_model(row)
                 task_rows.append(row)
         if ablation.intervals:

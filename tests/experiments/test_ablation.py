@@ -127,3 +127,16 @@ def test_rerun_reuses_stages_and_models(ablated):
     assert all(out.reused for out in again.outputs.values())
     for m in Catalog(run).models(again.run_id):
         assert (Path(m["model_dir"]) / "training.json").stat().st_mtime_ns == stamps[m["model_dir"]]
+
+
+def test_test_metrics_by_closeness_to_train_partition_the_test_set(ablated):
+    run, ctx, _ = ablated
+    for m in Catalog(run).models(ctx.run_id):
+        strata = m["leakage"]
+        assert set(strata) == {"exact", "near", "semantic", "none"}
+        assert sum(s["n"] for s in strata.values()) == m["n_test"]
+        for s in strata.values():
+            if s["n"]:
+                assert 0.0 <= s["macro_f1"] <= 1.0
+    # The templated tickets share most words across splits: some test items sit near train ones.
+    assert any(m["leakage"]["near"]["n"] + m["leakage"]["semantic"]["n"] > 0 for m in Catalog(run).models(ctx.run_id))

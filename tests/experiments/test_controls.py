@@ -62,3 +62,20 @@ def test_intervals_need_two_seeds():
         AblationConfig(seeds=1)
     assert AblationConfig(seeds=1, intervals=False).seeds == 1
     assert AblationConfig().seeds == 3 and AblationConfig().random_control
+
+
+def test_the_ablation_cap_keeps_each_variant_s_share_and_controls_match_it():
+    from pipeline.workflows.ablation import _arms
+
+    ablation = AblationConfig(variants=[{"name": "raw", "after": "collect"}, {"name": "clean", "after": "clean"},
+                                        {"name": "more", "after": "augment"}])
+    trains = {"raw": records([1] * 400), "clean": records([1] * 300), "more": records([1] * 360)}
+    arms, tables = _arms(ablation, trains, cap=100, seed=0)
+    assert [a.name for a in arms] == ["raw", "clean", "clean~random", "more", "more~random"]
+    sizes = {name: t.num_rows for name, t in tables.items()}
+    assert sizes == {"raw": 100, "clean": 75, "clean~random": 75, "more": 90, "more~random": 90}
+    assert set(tables["clean~random"].column("id").to_pylist()) <= set(tables["raw"].column("id").to_pylist())
+    assert arms[1].control == "clean~random" and arms[2].previous == "raw"
+    same = {"raw": records([1] * 50), "clean": records([1] * 50), "more": records([1] * 50)}
+    arms, _ = _arms(ablation, same, cap=None, seed=0)
+    assert [a.name for a in arms] == ["raw", "clean", "more"]  # equal sizes: the previous variant is the control

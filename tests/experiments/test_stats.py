@@ -62,3 +62,13 @@ def test_perplexity_is_token_weighted_and_lower_is_better():
     items = {"loss_sum": np.array([2.0, 6.0]), "tokens": np.array([1, 3])}
     assert METRICS["test_perplexity"].compute(items, np.ones((1, 2)))[0] == pytest.approx(np.exp(2.0))
     assert not METRICS["test_perplexity"].higher_is_better
+
+
+def test_recovered_share_of_the_damage():
+    n = 1000
+    true = np.zeros(n, int)
+    arm = lambda right: {"true": true, "pred": (np.arange(n) >= right * n).astype(int)}  # noqa: E731
+    boot = Bootstrap(n, 2, seed=1)
+    got = boot.recovered(METRICS["accuracy"], [arm(0.8)] * 2, [arm(0.6)] * 2, [arm(1.0)] * 2)
+    assert got.value == pytest.approx(0.5)  # 0.6 -> 0.8 of 0.6 -> 1.0
+    assert got.low < 0.5 < got.high and got.high - got.low < 0.2
