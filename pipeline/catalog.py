@@ -104,6 +104,8 @@ _MODEL_COLUMNS = {
     "control_of": "TEXT",  # a random control: the variant it is matched to
     "train_seconds": "REAL NOT NULL DEFAULT 0",
     "train_tokens": "INTEGER NOT NULL DEFAULT 0",
+    "tokens": "TEXT",  # JSON: SFT token accounting per split (records, tokens, truncated and loss shares, by source)
+    "warnings": "TEXT",  # JSON list of training warnings
     "leakage": "TEXT",  # JSON {exact|near|semantic|none: {n, metric: value}}: test metrics by closeness to train
 }
 _JSON_EFFECT = ("vs_previous", "vs_control")
@@ -183,7 +185,7 @@ class Catalog:
         with closing(self._connect()) as con:
             rows = [dict(r) for r in con.execute(sql, (run_id,) if run_id else ())]
         for r in rows:
-            for k in ("metrics", "baseline_metrics", "config_json", "leakage"):
+            for k in ("metrics", "baseline_metrics", "config_json", "leakage", "tokens", "warnings"):
                 r[k] = json.loads(r[k]) if r[k] else None
         return rows
 

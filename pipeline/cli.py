@@ -24,8 +24,26 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Curate SFT d
 
 
 @app.callback()
-def _main(debug: bool = typer.Option(False, "--debug", help="show the traceback of an error")) -> None:
+def _main(debug: bool = typer.Option(False, "--debug", help="show the traceback of an error, and the "
+                                      "libraries' own warnings and progress bars")) -> None:
     state["debug"] = debug
+    if not debug:
+        quiet_libraries()
+
+
+def quiet_libraries() -> None:
+    """The console shows the pipeline's progress and results, not messages a user can do nothing
+    about: transformers' per-model load reports (a new classifier head is "MISSING" by design),
+    its warning that a text is longer than the model (training truncates it), weight-loading
+    progress bars, and deprecation notices of libraries. Set before the libraries are imported
+    (they read these settings once); `--debug` keeps them."""
+    import os
+    import warnings
+
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    for category in (FutureWarning, DeprecationWarning):
+        warnings.filterwarnings("ignore", category=category)
 
 
 class Engine(str, Enum):
@@ -242,7 +260,30 @@ def _print_models(run_dir: Path, run_id: str) -> None:
         t.add_row(m["task"], m["variant"], str(m["seed"]), m["data_version"][:12], f"{m['n_train']:,}",
                   f"{m['n_test']:,}", fmt(m["metrics"]), fmt(m["baseline_metrics"]))
     out.print(t)
+    _print_tokens(models)
+    for m in models:
+        for warning in m.get("warnings") or []:
+            out.print(f"[yellow]warning[/] {m['task']}/{m['variant']}: {warning}")
     _print_effects(Catalog(run_dir).effects(run_id))
+
+
+def _print_tokens(models: list[dict]) -> None:
+    """SFT token accounting: one row per data version (seeds share their data) and split."""
+    seen, rows = set(), []
+    for m in models:
+        if m.get("tokens") and (m["task"], m["data_version"]) not in seen:
+            seen.add((m["task"], m["data_version"]))
+            rows += [(m, split, c) for split, c in m["tokens"].items()]
+    if not rows:
+        return
+    t = Table("task", "variant", "split", "records", "tokens/record", "truncated", "loss tokens", "dropped",
+              title="Tokens under the model's tokenizer and chat template")
+    for m, split, c in rows:
+        t.add_row(m["task"], m["variant"], split, f"{c['records']:,}",
+                  f"{c['tokens_per_record']:.0f}" if c["tokens_per_record"] is not None else "-",
+                  f"{c['truncated_share']:.1%}" if c["truncated_share"] is not None else "-",
+                  f"{c['loss_token_share']:.1%}" if c["loss_token_share"] is not None else "-", f"{c['dropped']:,}")
+    out.print(t)
 
 
 def _print_effects(effects: list[dict]) -> None:

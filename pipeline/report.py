@@ -23,6 +23,7 @@ body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
 th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:tabular-nums}
 code{font-size:90%;word-break:break-all}img{max-width:100%;margin:.5em 0}
+td.warn{background:#fff4d6}
 """
 
 
@@ -106,6 +107,7 @@ def _models_section(out_dir: Path, run_id: str) -> list[str]:
                      f"<td class=n>{m['n_test']:,}</td><td class=n>{m['leakage_removed']:,}</td>"
                      f"<td>{escape(fmt)}</td><td>{escape(base)}</td></tr>")
     parts.append("</table>")
+    parts += _tokens_section(run_models)
     all_models = catalog.models()
     for task in dict.fromkeys(m["task"] for m in run_models):
         latest = [m for m in run_models if m["task"] == task]
@@ -126,6 +128,29 @@ def _models_section(out_dir: Path, run_id: str) -> list[str]:
             if m["role"] == "variant" and m["seed"] == first_seed:  # one seed's details per variant
                 parts += _model_details(Path(m["model_dir"]), f"{task} / {m['variant']} (seed {first_seed})")
     return parts
+
+
+def _tokens_section(models: list[dict]) -> list[str]:
+    """SFT token accounting per data version and split, by source, and training warnings."""
+    rows, seen = [], set()
+    for m in models:
+        for w in m.get("warnings") or []:
+            rows.append(f"<tr><td colspan=8 class=warn>{escape(m['task'])} / {escape(m['variant'])}: {escape(w)}</td></tr>")
+        if not m.get("tokens") or (m["task"], m["data_version"]) in seen:
+            continue
+        seen.add((m["task"], m["data_version"]))
+        for split, c in m["tokens"].items():
+            for source, s in [("all", c), *c.get("by_source", {}).items()]:
+                share = lambda v: "-" if v is None else f"{v:.1%}"  # noqa: E731
+                rows.append(f"<tr><td>{escape(m['task'])}</td><td>{escape(m['variant'])}</td><td>{split}</td>"
+                            f"<td>{escape(source)}</td><td class=n>{s['records']:,}</td>"
+                            f"<td class=n>{(s['tokens_per_record'] or 0):.0f}</td><td class=n>{share(s['truncated_share'])}"
+                            f"</td><td class=n>{share(s['loss_token_share'])}</td></tr>")
+    if not rows:
+        return []
+    return ["<h3>Tokens under the model's tokenizer and chat template</h3><table><tr><th>task</th><th>variant</th>"
+            "<th>split</th><th>source</th><th>records</th><th>tokens/record</th><th>truncated</th>"
+            "<th>loss tokens</th></tr>", *rows, "</table>"]
 
 
 def _effects_section(effects: list[dict]) -> list[str]:

@@ -109,11 +109,19 @@ def step_train(ctx: RunContext, source: StageOutput, split: StageOutput) -> list
     """Train every configured task on the current data; each model is recorded in the catalog."""
     from pipeline.experiments.training import split_tables, train_variant
 
+    from pipeline.config import ConfigError
+
     rows, version = [], code_version()
     for task in ctx.config.train:
+        tables = split_tables(split, task)
+        if tables["train"].num_rows == 0:
+            raise ConfigError(f"train task {task.name!r} has no {task.kind} records in the train split"
+                              + (f" of sources {task.sources}" if task.sources else "")
+                              + f": every one was rejected or held out (`curate inspect {ctx.store.out_dir}` "
+                              "shows the reasons); loosen the filters or check the task's kind and sources")
         row = train_variant(
             run_id=ctx.run_id, out_dir=ctx.store.out_dir, task=task, variant="current", source_stage=source,
-            split_output=split, tables=split_tables(split, task), baseline=True, code_version=version,
+            split_output=split, tables=tables, baseline=True, code_version=version,
             progress=ctx.progress_under(task.name),
         )
         ctx.catalog.record_model(row)

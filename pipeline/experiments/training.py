@@ -114,6 +114,7 @@ def train_variant(
         "n_train": tables["train"].num_rows, "n_validation": tables["validation"].num_rows,
         "n_test": tables["test"].num_rows, "metrics": result["metrics"], "baseline_metrics": base,
         "config_json": task.train.model_dump(mode="json"), "code_version": code_version,
+        "tokens": result.get("tokens") or None, "warnings": result.get("warnings") or None,
         "seed": task.train.seed, "train_seconds": float(result.get("train_seconds") or 0.0),
         # non-padding tokens the training loop processed (its rate times its time)
         "train_tokens": int((result.get("tokens_per_second") or 0.0) * (result.get("train_seconds") or 0.0)),

@@ -64,6 +64,9 @@ class TrainConfig(Strict):
         "or repeat minority-class examples up to the majority count"
     )
     seed: int = Field(default=0, ge=0, description="seeds python, numpy, torch and the data order")
+    warn_truncated_share: float = Field(
+        default=0.1, ge=0, le=1, description="SFT: warn when more than this share of the train records is cut "
+        "to max_length (their answers lose their ends)")
     # -- size caps for CPU demos (a deterministic subset: the records with the smallest id hashes)
     max_train_records: int | None = Field(default=None, ge=1)
     max_eval_records: int | None = Field(default=None, ge=1, description="caps validation and test each")

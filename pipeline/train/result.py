@@ -30,6 +30,9 @@ class TrainResult:
     n_train_examples: int = 0  # examples per epoch, after drops and oversampling
     dropped: dict[str, int] = field(default_factory=dict)  # reason -> count, e.g. response_truncated
     truncated: dict[str, int] = field(default_factory=dict)  # split -> examples kept but cut to max_length
+    # SFT: split -> token accounting under the model's tokenizer and chat template (sft_data.TokenCounts)
+    tokens: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # e.g. too many train records truncated
     best_epoch: int | None = None
     samples: list[dict[str, str]] = field(default_factory=list)  # SFT: a few test prompts, references, answers
     trainable_parameters: int = 0

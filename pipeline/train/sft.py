@@ -40,6 +40,7 @@ class SftTask:
         self.config, self.device = config, device
         self.dropped: Counter = Counter()
         self.truncated: Counter = Counter()  # kept but cut to max_length, by split
+        self.tokens: dict[str, dict] = {}  # split -> token accounting (sft_data.TokenCounts)
 
     def load(self) -> tuple[Any, Any, str]:
         return load_causal_lm(self.config.model)
@@ -49,7 +50,8 @@ class SftTask:
         self.tokenizer, self.pad_id = tokenizer, tokenizer.pad_token_id
         self.examples = {}
         for split, table in self.tables.items():
-            self.examples[split], dropped, truncated = sft_examples(table, tokenizer, self.config.max_length)
+            self.examples[split], dropped, truncated, counts = sft_examples(table, tokenizer, self.config.max_length)
+            self.tokens[split] = counts.to_json()
             self.dropped.update({f"{split}.{reason}": n for reason, n in dropped.items()})
             self.truncated[split] = truncated
         if not self.examples["train"]:

@@ -71,9 +71,22 @@ def train_and_evaluate(
         total_parameters=total, base_model_path=base_path, config=config.model_dump(mode="json"),
         library_versions=library_versions(_TRAINING_LIBRARIES), code_version=code_version(),
     )
+    result.tokens = getattr(task, "tokens", {})
+    result.warnings = truncation_warnings(result.tokens, config.max_length, config.warn_truncated_share)
     result.seconds_total = time.perf_counter() - started
     save_outputs(model, tokenizer, result, Path(out_dir), evaluation.get("items"))
     return result
+
+
+def truncation_warnings(tokens: dict[str, Any], max_length: int, limit: float) -> list[str]:
+    """A warning when more than `limit` of the train records are cut to max_length."""
+    train = tokens.get("train") or {}
+    share = train.get("truncated_share")
+    if share is None or share <= limit:
+        return []
+    return [f"{share:.0%} of the train records ({train['truncated']:,} of {train['records']:,}) are longer than "
+            f"max_length={max_length} tokens and lose their ends (records average "
+            f"{train['tokens_per_record']:.0f} tokens); raise max_length or shorten the records"]
 
 
 def task_of(*tables: pa.Table) -> str:

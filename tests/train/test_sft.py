@@ -56,6 +56,8 @@ def test_long_prompts_are_dropped_and_reported(tiny_llama_dir, tmp_path):
                                 TrainConfig(model=str(tiny_llama_dir), **{**TINY, "epochs": 1}), tmp_path / "m",
                                 data_version="v")
     assert result.dropped == {"train.response_truncated": 1} and result.n_train == 5 and result.n_train_examples == 4
+    assert result.tokens["train"]["records"] == 5 and result.tokens["train"]["dropped"] == 1
+    assert set(result.tokens) == {"train", "validation", "test"}
 
 
 def test_smollm2_sft_converts_trains_and_evaluates(tmp_path):

@@ -50,9 +50,19 @@ def test_truncation_keeps_the_prompt_start_and_drops_answerless_examples(smol_to
         record("instruction", prompt="Repeat: " + " ".join(["x"] * 300), response="No."),
     ])
     n_prompt = len(prompt_ids(smol_tokenizer, conversation(table.to_pylist()[1])[0]))
-    examples, dropped, truncated = sft_examples(table, smol_tokenizer, max_length=n_prompt + 10)
+    examples, dropped, truncated, counts = sft_examples(table, smol_tokenizer, max_length=n_prompt + 10)
     assert [e["row"] for e in examples] == [0, 1]
     assert dict(dropped) == {"response_truncated": 1} and truncated == 1
+    # Token accounting: every record's templated length before truncation, what is kept, what is learned.
+    tokens = counts.to_json()
+    full = [len(smol_tokenizer.apply_chat_template(
+        conversation(r)[0] + [{"role": "assistant", "content": conversation(r)[1]}], tokenize=True, return_dict=False))
+        for r in table.to_pylist()]
+    assert (tokens["records"], tokens["truncated"], tokens["dropped"]) == (3, 1, 1)
+    assert tokens["tokens"] == sum(full) and tokens["kept_tokens"] == sum(len(e["input_ids"]) for e in examples)
+    assert tokens["loss_tokens"] == sum(label != IGNORE_INDEX for e in examples for label in e["labels"])
+    assert tokens["truncated_share"] == 1 / 3 and 0 < tokens["loss_token_share"] < 1
+    assert set(tokens["by_source"]) == {table.column("source")[0].as_py()}
     cut = examples[1]
     assert len(cut["input_ids"]) == n_prompt + 10
     assert sum(label != IGNORE_INDEX for label in cut["labels"]) == 10  # what is left of the answer is learned
@@ -64,5 +74,5 @@ def test_truncation_keeps_the_prompt_start_and_drops_answerless_examples(smol_to
 
 def test_instruction_table_examples_cover_every_record(smol_tokenizer):
     table = instruction_table([("Q1?", "A1."), ("Q2?", "A2.")])
-    examples, dropped, truncated = sft_examples(table, smol_tokenizer, max_length=128)
+    examples, dropped, truncated, _ = sft_examples(table, smol_tokenizer, max_length=128)
     assert len(examples) == 2 and not dropped and truncated == 0
