@@ -18,7 +18,7 @@ from pipeline.train import TrainConfig
 
 def _cpu_training() -> TrainConfig:
     # MiniLM, sized for 2 CPU cores: a few minutes per training run.
-    return TrainConfig(model="minilm", epochs=2, batch_size=16, max_length=128, learning_rate=1e-4)
+    return TrainConfig(model="minilm", epochs=2, batch_size=16, max_length=96, learning_rate=1e-4)
 
 
 class DefectBenchConfig(Strict):
@@ -26,7 +26,7 @@ class DefectBenchConfig(Strict):
     text_field: str = "text"
     label_field: str = "label"
     group_field: str | None = Field(default=None, description="records sharing a value stay in one split")
-    max_items: int | None = Field(default=2000, ge=10, description="whole groups sampled up to this many records")
+    max_items: int | None = Field(default=1500, ge=10, description="whole groups sampled up to this many records")
     test_share: float = Field(default=0.2, gt=0, lt=1)
     validation_share: float = Field(default=0.1, gt=0, lt=1)
     rates: DefectRates = Field(default_factory=DefectRates)
