@@ -8,7 +8,7 @@ recall on label flips; and the same classifier trained with several seeds on the
 corrupted and the curated train sets (and curated minus the records selected for review), all
 on the one clean test set: macro-F1 with 95% intervals over test items and seeds, paired
 differences, and the share of the corruption's damage that curation recovers. Everything is
-written to OUT/defects_report.json. See pipeline/defects/run.py for the steps.
+written to OUT/defects_report.json. See pipeline/workflows/planted_defects.py for the steps.
 """
 
 import _setup  # noqa: F401
@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from pipeline.defects.config import DefectBenchConfig
-from pipeline.defects.run import run_defect_bench
+from pipeline.workflows.planted_defects import run_defect_bench
 
 
 def interval(d: dict) -> str:

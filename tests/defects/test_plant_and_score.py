@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from pipeline.defects.plant import KINDS, DefectRates, plant
-from pipeline.defects.run import apertium, split_items
+from pipeline.workflows.planted_defects import apertium, split_items
 from pipeline.defects.config import DefectBenchConfig
 from pipeline.defects.score import Flag, detections, precisions
 
