@@ -32,7 +32,8 @@ def main() -> None:
     ap.add_argument("--config", type=Path, default=Path(__file__).with_suffix(".yaml"))
     ap.add_argument("--out", default=None, help="output folder (default: the config's out_dir)")
     ap.add_argument("--seeds", type=int, default=None)
-    ap.add_argument("--detection-only", action="store_true", help="plant, run the pipeline and score it; no training")
+    ap.add_argument("--detection-only", action="store_true",
+                    help="plant, run the pipeline, score it and fit the TF-IDF baseline; no fine-tuning")
     args = ap.parse_args()
     raw = yaml.safe_load(args.config.read_text()) or {}
     raw.update({k: v for k, v in (("out_dir", args.out), ("seeds", args.seeds)) if v is not None})
@@ -52,17 +53,22 @@ def main() -> None:
     print(f"label review (top {r['share']:.0%} of curated train by confident learning, out-of-fold {r['features']}): "
           f"{r['selected']:,} selected, {r['flips_selected']:,} of {r['flips_in_curated']:,} flips; "
           f"precision {r['precision']:.3f}, recall {r['recall']:.3f}")
-    m = report["model"]
-    if m is None:
-        return
-    print(f"\nmacro-F1 on the clean test set ({cfg.seeds} seeds; 95% intervals over test items and seeds)")
-    for e in (e for e in m["effects"] if e["metric"] == "macro_f1"):
-        step = e["vs_previous"]
-        print(f"  {e['variant']:17s} train {e['n_train']:5,}  {interval(e)}"
-              + (f"   vs {step['other']}: {step['value']:+.4f} [{step['low']:+.4f}, {step['high']:+.4f}] "
-                 f"{step['verdict']}" if step else "") + f"   ({e['train_seconds']:.0f} s training)")
-    for arm, rec in m["recovered"].items():
-        print(f"  share of the damage recovered by {arm}: {interval(rec)}")
+    print(f"\nmodels are scored on the {report['test_scored']:,} test items no defect copied into train "
+          f"({report['test_contaminated_left_out']:,} contaminated ones left out)")
+    models = [("TF-IDF + logistic regression (95% intervals over test items)", report["baseline"])]
+    if report["model"] is not None:
+        models.append((f"fine-tuned {cfg.train.model} ({cfg.seeds} seeds; 95% intervals over test items and seeds)",
+                       report["model"]))
+    for title, m in models:
+        print(f"\nmacro-F1 on the clean test set, {title}")
+        for e in (e for e in m["effects"] if e["metric"] == "macro_f1"):
+            step = e["vs_previous"]
+            print(f"  {e['variant']:17s} train {e['n_train']:5,}  {interval(e)}"
+                  + (f"   vs {step['other']}: {step['value']:+.4f} [{step['low']:+.4f}, {step['high']:+.4f}] "
+                     f"{step['verdict']}" if step else "")
+                  + (f"   ({e['train_seconds']:.0f} s training)" if e["train_seconds"] else ""))
+        for arm, rec in m["recovered"].items():
+            print(f"  share of the damage recovered by {arm}: {interval(rec)}")
     print(f"\nwritten: {Path(cfg.out_dir) / 'defects_report.json'}  ({time.perf_counter() - started:.0f} s)")
 
 

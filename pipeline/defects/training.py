@@ -36,6 +36,38 @@ def _train_one(name: str, train: pa.Table, validation: pa.Table, test: pa.Table,
             "config_json": config.model_dump(mode="json"), "metrics": result["metrics"]}
 
 
+def baseline_arms(arms: dict[str, pa.Table], validation: pa.Table, test: pa.Table, cfg: DefectBenchConfig,
+                  models: Path) -> dict[str, Any]:
+    """The same arms with the TF-IDF + logistic-regression baseline: deterministic (one "seed"),
+    fitted to convergence in seconds, so the data's effect is not hidden by an undertrained model.
+    Intervals are over test items only."""
+    import pyarrow.parquet as pq
+
+    from pipeline.train import tfidf_baseline
+    from pipeline.train.stage import TEST_ITEMS_FILE
+
+    rows = []
+    for name, table in arms.items():
+        folder = models / f"tfidf-{name}"
+        folder.mkdir(parents=True, exist_ok=True)
+        result = tfidf_baseline(table, validation, test)
+        pq.write_table(pa.table(result["items"]), folder / TEST_ITEMS_FILE)
+        rows.append({"task": "defects-tfidf", "variant": name, "seed": 0, "kind": "classification",
+                     "model_dir": str(folder), "test_fingerprint": ids_fingerprint(test.column("id").to_pylist()),
+                     "n_train": table.num_rows, "train_seconds": 0.0, "train_tokens": 0, "config_json": {}})
+    return _scored(rows, list(arms), 1, cfg.resamples)
+
+
+def _scored(rows: list[dict[str, Any]], names: list[str], seeds: int, resamples: int) -> dict[str, Any]:
+    order = [Arm(n, "variant", _PREVIOUS[n]) for n in names]
+    effects = ablation_effects(rows, order, resamples)
+    cols, _ = arm_columns(rows, order)
+    boot = Bootstrap(len(cols["clean"][0]["true"]), seeds, resamples)  # the resamples effects drew (seed 0)
+    recovered = {arm: boot.recovered(METRICS["macro_f1"], cols[arm], cols["corrupted"], cols["clean"]).to_json()
+                 for arm in ("curated", "curated_reviewed") if arm in cols}
+    return {"effects": effects, "recovered": recovered}
+
+
 def train_arms(arms: dict[str, pa.Table], validation: pa.Table, test: pa.Table, cfg: DefectBenchConfig,
                models: Path, say: Callable[[str], None]) -> dict[str, Any]:
     """Per arm: macro-F1 with its interval and the paired difference to the arm before it; and
@@ -47,11 +79,5 @@ def train_arms(arms: dict[str, pa.Table], validation: pa.Table, test: pa.Table, 
             say(f"  {name} seed {row['seed']}: {table.num_rows:,} train records, macro-F1 "
                 f"{row['metrics']['macro_f1']:.4f} ({row['train_seconds']:.0f} s)")
             rows.append(row)
-    order = [Arm(n, "variant", _PREVIOUS[n]) for n in arms]
-    effects = ablation_effects(rows, order, cfg.resamples)
-    cols, _ = arm_columns(rows, order)
-    boot = Bootstrap(len(cols["clean"][0]["true"]), cfg.seeds, cfg.resamples)  # the resamples effects drew (seed 0)
-    recovered = {arm: boot.recovered(METRICS["macro_f1"], cols[arm], cols["corrupted"], cols["clean"]).to_json()
-                 for arm in ("curated", "curated_reviewed") if arm in cols}
-    return {"arms": {n: t.num_rows for n, t in arms.items()}, "effects": effects, "recovered": recovered,
+    return {"arms": {n: t.num_rows for n, t in arms.items()}, **_scored(rows, list(arms), cfg.seeds, cfg.resamples),
             "runs": [{k: r[k] for k in ("variant", "seed", "n_train", "train_seconds", "model_dir")} for r in rows]}

@@ -15,7 +15,8 @@ from pipeline.train.metrics import classification_report, mean
 
 
 def tfidf_baseline(train: pa.Table, validation: pa.Table, test: pa.Table, *, seed: int = 0) -> dict[str, Any]:
-    """{metrics, per_class, confusion, slices} on test; metrics also hold val_loss and val_macro_f1."""
+    """{metrics, per_class, confusion, slices, items} on test (items: per test record, as the fine-tuned
+    classifier stores them); metrics also hold val_loss and val_macro_f1."""
     import math
 
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -45,7 +46,10 @@ def tfidf_baseline(train: pa.Table, validation: pa.Table, test: pa.Table, *, see
         return y_true, y_pred, losses
 
     val_true, val_pred, val_losses = predict(validation)
-    out = evaluate_predictions(test, labels, *predict(test))
+    test_true, test_pred, test_losses = predict(test)
+    out = evaluate_predictions(test, labels, test_true, test_pred, test_losses)
+    out["items"] = {"id": test.column("id").to_pylist(), "true": [labels[i] for i in test_true],
+                    "pred": [labels[i] for i in test_pred], "loss": test_losses}
     out["metrics"]["val_loss"] = mean(val_losses)
     out["metrics"]["val_macro_f1"] = classification_report(val_true, val_pred, labels)["macro_f1"]
     return out
