@@ -125,7 +125,10 @@ def test_tfidf_baseline_reports_the_same_metric_keys(full_run, cls_splits):
     result, _ = full_run
     baseline = tfidf_baseline(*cls_splits)
     assert set(baseline["metrics"]) == set(result.metrics)
-    assert set(baseline) == {"metrics", "per_class", "confusion", "slices"}
+    assert set(baseline) == {"metrics", "per_class", "confusion", "slices", "items"}
+    # per test record, as the fine-tuned classifier stores them (test_items.parquet)
+    assert baseline["items"]["id"] == cls_splits[2].column("id").to_pylist()
+    assert set(baseline["items"]) == {"id", "true", "pred", "loss"}
     assert baseline["confusion"]["labels"] == result.confusion["labels"]
     assert set(baseline["slices"]) == set(result.slices)
     json.dumps(baseline)
