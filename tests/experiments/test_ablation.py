@@ -140,3 +140,11 @@ def test_test_metrics_by_closeness_to_train_partition_the_test_set(ablated):
                 assert 0.0 <= s["macro_f1"] <= 1.0
     # The templated tickets share most words across splits: some test items sit near train ones.
     assert any(m["leakage"]["near"]["n"] + m["leakage"]["semantic"]["n"] > 0 for m in Catalog(run).models(ctx.run_id))
+
+
+def test_compare_on_a_folder_without_a_catalog_says_so_and_creates_nothing(tmp_path):
+    from pipeline.experiments.compare import CompareError
+
+    with pytest.raises(CompareError, match="holds no run catalog"):
+        compare(tmp_path / "nowhere", "raw", "cleaned")
+    assert not (tmp_path / "nowhere").exists()
