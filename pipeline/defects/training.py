@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Callable
 
@@ -11,7 +10,8 @@ import pyarrow as pa
 from pipeline.defects.config import DefectBenchConfig
 from pipeline.experiments.effects import Arm, ablation_effects, arm_columns
 from pipeline.experiments.stats import METRICS, Bootstrap
-from pipeline.fingerprint import hash_json, ids_fingerprint
+from pipeline.experiments.training import data_version, train_or_reuse
+from pipeline.fingerprint import ids_fingerprint
 
 # What each arm is measured against: the damage of corruption, then what curation gets back.
 _PREVIOUS = {"clean": None, "corrupted": "clean", "curated": "corrupted", "curated_reviewed": "curated"}
@@ -19,16 +19,9 @@ _PREVIOUS = {"clean": None, "corrupted": "clean", "curated": "corrupted", "curat
 
 def _train_one(name: str, train: pa.Table, validation: pa.Table, test: pa.Table, cfg: DefectBenchConfig,
                seed: int, models: Path) -> dict[str, Any]:
-    from pipeline.train import train_and_evaluate
-
     config = cfg.train.model_copy(update={"seed": seed})
-    version = hash_json({s: ids_fingerprint(t.column("id").to_pylist())
-                         for s, t in (("train", train), ("validation", validation), ("test", test))})
-    model_dir = models / f"{name}-{version[:12]}-{hash_json(config)[:8]}"
-    record = model_dir / "training.json"
-    # The same data trained the same way is one model: a re-run reuses it.
-    result = json.loads(record.read_text()) if record.is_file() else \
-        train_and_evaluate(train, validation, test, config, model_dir, data_version=version).to_json()
+    tables = {"train": train, "validation": validation, "test": test}
+    model_dir, result = train_or_reuse(models, name, tables, config, data_version(tables)[0])
     return {"task": "defects", "variant": name, "seed": seed, "kind": "classification", "model_dir": str(model_dir),
             "test_fingerprint": ids_fingerprint(test.column("id").to_pylist()), "n_train": train.num_rows,
             "train_seconds": result["train_seconds"],

@@ -43,11 +43,12 @@ def read_items(model_dir: str) -> dict[str, list]:
     return pq.read_table(path).to_pydict()
 
 
-def metrics_for(kind: str, config: dict[str, Any], items: list[dict[str, list]]) -> list[str]:
+def metrics_for(kind: str, config: dict[str, Any], columns: list[Columns]) -> list[str]:
+    """The metrics a task's per-item columns support (code pass rate only where code was tested)."""
     if kind == "classification":
         return ["macro_f1", "accuracy"]
     names = ["test_perplexity", config.get("generation_metric", "rouge_l")]
-    if any(not np.isnan(v) for it in items for v in it["code_passed"]):
+    if any((~np.isnan(c["code_passed"])).any() for c in columns):
         names.append("code_pass_rate")
     return names
 
@@ -105,8 +106,7 @@ def ablation_effects(rows: list[dict[str, Any]], arms: list[Arm], resamples: int
     first = cols[arms[0].name]
     boot = Bootstrap(len(next(iter(first[0].values()))), len(first), resamples, confidence)
     out = []
-    raw_items = [{"code_passed": list(c["code_passed"])} for c in first] if "code_passed" in first[0] else []
-    for metric_name in metrics_for(some["kind"], some.get("config_json") or {}, raw_items):
+    for metric_name in metrics_for(some["kind"], some.get("config_json") or {}, first):
         metric = METRICS[metric_name]
         for arm in arms:
             estimate = boot.estimate(metric, cols[arm.name])

@@ -109,5 +109,5 @@ def model_leakage(row: dict[str, Any], strata_by_id: dict[str, str]) -> dict[str
     items = read_items(row["model_dir"])
     labels = {v: i for i, v in enumerate(sorted(set(items.get("true", [])) | set(items.get("pred", []))))}
     columns = item_columns(items, {rid: i for i, rid in enumerate(items["id"])}, labels)
-    names = metrics_for(row["kind"], row.get("config_json") or {}, [items])
+    names = metrics_for(row["kind"], row.get("config_json") or {}, [columns])
     return metrics_by_stratum(columns, [strata_by_id[i] for i in items["id"]], names)

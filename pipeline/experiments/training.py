@@ -69,6 +69,23 @@ def register_data_version(out_dir: Path, version: str, tables: dict[str, pa.Tabl
     return path
 
 
+def train_or_reuse(models: Path, name: str, tables: dict[str, pa.Table], config: Any, version: str,
+                   progress: Callable[[str, int | None], Callable[[int], None]] | None = None
+                   ) -> tuple[Path, dict[str, Any]]:
+    """The model folder and its training record for these tables and config: trained, or read
+    back when a folder named by the same data version and config holds one (the same data
+    trained the same way is one model, whatever variant or benchmark arm asks for it)."""
+    from pipeline.train import train_and_evaluate
+
+    model_dir = models / f"{name}-{version[:12]}-{hash_json(config)[:8]}"
+    record = model_dir / "training.json"
+    if record.is_file():
+        return model_dir, json.loads(record.read_text())
+    result = train_and_evaluate(tables["train"], tables["validation"], tables["test"], config, model_dir,
+                                data_version=version, progress=progress)
+    return model_dir, result.to_json()
+
+
 def train_variant(
     *,
     run_id: str,
@@ -83,7 +100,7 @@ def train_variant(
     progress: Callable[[str, int | None], Callable[[int], None]] | None = None,
 ) -> dict[str, Any]:
     """Train and evaluate (or reuse the stored model for the same data and config); a catalog row."""
-    from pipeline.train import tfidf_baseline, train_and_evaluate
+    from pipeline.train import tfidf_baseline
     from pipeline.train.stage import cap_splits
 
     # Cap first (a deterministic subset by id hash), so the data version names exactly the
@@ -92,15 +109,7 @@ def train_variant(
     tables = {"train": train, "validation": validation, "test": test}
     version, fps = data_version(tables)
     register_data_version(out_dir, version, tables)
-    config_hash = hash_json(task.train)
-    # Named by data and config, not by variant: the same data trained the same way is one model.
-    model_dir = out_dir / "models" / f"{task.name}-{version[:12]}-{config_hash[:8]}"
-    record = model_dir / "training.json"
-    if record.is_file():  # same data version and config: the stored model is the answer
-        result = json.loads(record.read_text())
-    else:
-        result = train_and_evaluate(tables["train"], tables["validation"], tables["test"], task.train, model_dir,
-                                    data_version=version, progress=progress).to_json()
+    model_dir, result = train_or_reuse(out_dir / "models", task.name, tables, task.train, version, progress)
     base = None
     if baseline and task.kind == "classification":
         base = tfidf_baseline(tables["train"], tables["validation"], tables["test"])["metrics"]

@@ -21,7 +21,7 @@ from typing import Literal
 import numpy as np
 
 from pipeline.similarity.minhash import MAX_HASH, MinHasher
-from pipeline.similarity.shingling import Shingler
+from pipeline.similarity.shingling import Shingler, shingle_counts
 
 # v2: the seed's salt goes into the shingle hash's own final mix instead of a second mix here.
 SCHEME = "oph-optimal-densification-v2"
@@ -53,7 +53,7 @@ class OnePermutationHasher(MinHasher):
         from pipeline.similarity import kernels
 
         n = self.ngram
-        counts = np.where(lengths >= n, lengths - n + 1, np.minimum(lengths, 1))
+        counts = shingle_counts(lengths, n)
         sig = np.full((len(lengths), self.num_perm), MAX_HASH, dtype=np.uint32)
         top = np.empty(int(counts.sum()) if keep_shingles else 0, np.uint32)
         kernels.oph_sketch(units, lengths, n, np.uint64(self.shingler.salt), self._probe, keep_shingles, sig, top)

@@ -134,6 +134,13 @@ def _short_ngrams(units: np.ndarray, starts: np.ndarray, widths: np.ndarray, n: 
     return acc
 
 
+def shingle_counts(lengths: np.ndarray, n: int) -> np.ndarray:
+    """Shingles per document of `lengths` units: one per start, one for a document of 1..n-1
+    units, none for an empty one."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    return np.where(lengths >= n, lengths - n + 1, np.minimum(lengths, 1))
+
+
 def layout(units: np.ndarray, lengths: np.ndarray, n: int
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Where a batch's shingles come from, for a polynomial computed at every unit position:
@@ -141,7 +148,7 @@ def layout(units: np.ndarray, lengths: np.ndarray, n: int
     document of 1..n-1 units, those documents' unmixed polynomials); the last two are None
     when there is no such document."""
     lengths = np.asarray(lengths, dtype=np.int64)
-    counts = np.where(lengths >= n, lengths - n + 1, np.minimum(lengths, 1))
+    counts = shingle_counts(lengths, n)
     slots, short = _short_layout(units, lengths, counts, n)
     return counts, _valid_starts(lengths, n, len(units)), slots, short
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 
-import pyarrow as pa
 import pytest
 
 from pipeline.defects.plant import KINDS, DefectRates, plant
