@@ -62,10 +62,10 @@ def main() -> None:
     for title, m in models:
         print(f"\nmacro-F1 on the clean test set, {title}")
         for e in (e for e in m["effects"] if e["metric"] == "macro_f1"):
-            step = e["vs_previous"]
-            print(f"  {e['variant']:17s} train {e['n_train']:5,}  {interval(e)}"
-                  + (f"   vs {step['other']}: {step['value']:+.4f} [{step['low']:+.4f}, {step['high']:+.4f}] "
-                     f"{step['verdict']}" if step else "")
+            diffs = [d for d in (e["vs_previous"], e["vs_control"]) if d]
+            print(f"  {e['variant']:24s} train {e['n_train']:5,}  {interval(e)}"
+                  + "".join(f"   vs {d['other']}: {d['value']:+.4f} [{d['low']:+.4f}, {d['high']:+.4f}] "
+                            f"{d['verdict']}" for d in diffs)
                   + (f"   ({e['train_seconds']:.0f} s training)" if e["train_seconds"] else ""))
         for arm, rec in m["recovered"].items():
             print(f"  share of the damage recovered by {arm}: {interval(rec)}")

@@ -14,7 +14,8 @@ from pipeline.experiments.training import data_version, train_or_reuse
 from pipeline.fingerprint import ids_fingerprint
 
 # What each arm is measured against: the damage of corruption, then what curation gets back.
-_PREVIOUS = {"clean": None, "corrupted": "clean", "curated": "corrupted", "curated_reviewed": "curated"}
+_PREVIOUS = {"clean": None, "corrupted": "clean", "curated": "corrupted", "curated~random": "corrupted",
+             "curated_reviewed": "curated", "curated_reviewed~random": "curated"}
 
 
 def _train_one(name: str, train: pa.Table, validation: pa.Table, test: pa.Table, cfg: DefectBenchConfig,
@@ -52,7 +53,10 @@ def baseline_arms(arms: dict[str, pa.Table], validation: pa.Table, test: pa.Tabl
 
 
 def _scored(rows: list[dict[str, Any]], names: list[str], seeds: int, resamples: int) -> dict[str, Any]:
-    order = [Arm(n, "variant", _PREVIOUS[n]) for n in names]
+    # An arm whose random control was trained (`<arm>~random`: the arm before it cut at random to
+    # its size) is measured against it too.
+    order = [Arm(n, "random_control" if n.endswith("~random") else "variant", _PREVIOUS[n],
+                 f"{n}~random" if f"{n}~random" in names else None) for n in names]
     effects = ablation_effects(rows, order, resamples)
     cols, _ = arm_columns(rows, order)
     boot = Bootstrap(len(cols["clean"][0]["true"]), seeds, resamples)  # the resamples effects drew (seed 0)

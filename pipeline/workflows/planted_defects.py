@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 from pipeline.defects.config import DefectBenchConfig
 from pipeline.defects.plant import plant
 from pipeline.defects.review import review_selection
+from pipeline.experiments.controls import random_control
 from pipeline.defects.score import detections, item_of, precisions, redacted_items, stage_flags
 from pipeline.records import empty_record, records_to_table
 
@@ -170,8 +171,11 @@ def run_defect_bench(cfg: DefectBenchConfig, say: Say = print, train: bool = Tru
     picks, review = review_scores(curated, cfg.review_share, cfg.review_features)
     reviewed = curated.filter(pc.invert(pc.is_in(curated.column("id"), value_set=pa.array([p["id"] for p in picks],
                                                                                           pa.string()))))
+    # Size-matched random controls: is curation's choice of records better than dropping as many
+    # at random (whole groups)?
     arms = {"clean": items_table(splits["train"], "clean"), "corrupted": raw, "curated": curated,
-            "curated_reviewed": reviewed}
+            "curated~random": random_control(raw, curated.num_rows, cfg.seed), "curated_reviewed": reviewed,
+            "curated_reviewed~random": random_control(curated, reviewed.num_rows, cfg.seed)}
     # Models are scored on the test items no defect copied into train: a contaminated item's score
     # measures memorisation, not what the data taught (decontamination is scored above).
     copied = {t["of"] for t in truth if t["kind"] == "contamination"}
