@@ -145,7 +145,7 @@ def report(
     run_dir: Path = typer.Argument(..., help="a run directory (run.out_dir)"),
     run_id: Optional[str] = typer.Option(None, help="a run id from the catalog; default: the latest"),
 ) -> None:
-    """Write the run's HTML report (plots of counts, reasons, lengths, metrics per data version)."""
+    """Write the run's HTML report: where records went, whether each stage helped, where the model is weak."""
     from pipeline.report import write_report
 
     try:

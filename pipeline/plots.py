@@ -1,4 +1,8 @@
-"""Figures for the run report, as PNG data URIs (the page stays one self-contained file)."""
+"""Figures for the run report, as PNG data URIs (the page stays one self-contained file).
+
+Every chart with one row per stage, reason or arm is horizontal and grows in height with its
+rows, so labels never overlap however many there are.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,18 @@ import base64
 import io
 from typing import Any
 
+KEPT, REJECTED, IN, VARIANT, CONTROL, BASELINE = "#4a7", "#c54", "#222", "#2a5caa", "#888", "#e90"
+VERDICT_COLOURS = {"helps": "#2e7d32", "hurts": "#c62828"}
+ROW_INCHES = 0.36  # per bar: room for a 9-point label
 
-def _figure(width: float = 7.0, height: float = 3.2):
+
+def _figure(width: float = 7.0, height: float = 3.2, ncols: int = 1, **kw):
     import matplotlib
 
     matplotlib.use("Agg")  # no display here, nor in scheduled runs
     import matplotlib.pyplot as plt
 
-    return plt.subplots(figsize=(width, height), dpi=100)
+    return plt.subplots(1, ncols, figsize=(width, height), dpi=100, **kw)
 
 
 def _data_uri(fig) -> str:
@@ -26,26 +34,47 @@ def _data_uri(fig) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def stage_counts(stages: list[tuple[str, int, int]]) -> str:
-    """Kept and rejected records per stage, stacked."""
-    fig, ax = _figure()
-    names = [s for s, _, _ in stages]
-    kept = [k for _, k, _ in stages]
-    rejected = [r for _, _, r in stages]
-    ax.bar(names, kept, color="#4a7", label="kept")
-    ax.bar(names, rejected, bottom=kept, color="#c54", label="rejected")
-    ax.set_ylabel("records")
-    ax.set_title("Records per stage")
-    ax.legend()
+def rows_height(n: int, extra: float = 1.2) -> float:
+    """Figure height (inches) for `n` horizontal rows plus title and axis."""
+    return ROW_INCHES * max(n, 1) + extra
+
+
+def stage_funnel(stages: list[dict[str, Any]]) -> str:
+    """Per stage (top to bottom in pipeline order) kept and rejected records, stacked, with a tick
+    at the records that came in: a bar past the tick is what the stage generated."""
+    fig, ax = _figure(9.0, rows_height(len(stages)))
+    y = range(len(stages))
+    kept = [s["kept"] for s in stages]
+    ax.barh(y, kept, color=KEPT, label="kept")
+    ax.barh(y, [s["rejected"] for s in stages], left=kept, color=REJECTED, label="rejected")
+    for i, s in enumerate(stages):
+        ax.plot([s["in"]] * 2, [i - 0.42, i + 0.42], color=IN, lw=1.6, label="records in" if i == 0 else None)
+        note = f"{s['kept']:,} kept, {s['rejected']:,} rejected" + (f", {s['generated']:,} generated"
+                                                                      if s["generated"] else "")
+        ax.annotate(note, (s["kept"] + s["rejected"], i), xytext=(4, 0), textcoords="offset points",
+                    va="center", fontsize=8)
+    ax.set_yticks(list(y), [s["stage"] for s in stages], fontsize=9)
+    ax.invert_yaxis()
+    ax.set_xlim(0, max((s["kept"] + s["rejected"] for s in stages), default=1) * 1.6)  # room for the notes
+    ax.set_xlabel("records")
+    # Above the bars, not over them: a legend inside the axes hides some stage's note.
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, fontsize=8, frameon=False)
+    ax.set_title("Where did records go: kept and rejected per stage", pad=20)
     return _data_uri(fig)
 
 
-def reject_reasons(stage: str, reasons: dict[str, int], top: int = 12) -> str:
-    items = sorted(reasons.items(), key=lambda kv: kv[1])[-top:]
-    fig, ax = _figure(7.0, 0.35 * len(items) + 1.0)
-    ax.barh([r for r, _ in items], [n for _, n in items], color="#c54")
+def reject_reasons(reasons: list[tuple[str, int]], top: int = 15) -> str:
+    """The most frequent reject reasons over all stages (labels `stage: reason`)."""
+    items = sorted(reasons, key=lambda kv: -kv[1])[:top]
+    fig, ax = _figure(9.0, rows_height(len(items)))
+    ax.barh(range(len(items)), [n for _, n in items], color=REJECTED)
+    for i, (_, n) in enumerate(items):
+        ax.annotate(f"{n:,}", (n, i), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
+    ax.set_yticks(range(len(items)), [r for r, _ in items], fontsize=9)
+    ax.invert_yaxis()
+    ax.set_xlim(0, max((n for _, n in items), default=1) * 1.15)
     ax.set_xlabel("records rejected")
-    ax.set_title(f"{stage}: reject reasons")
+    ax.set_title(f"Top {len(items)} reject reasons, all stages")
     return _data_uri(fig)
 
 
@@ -67,41 +96,73 @@ def length_histograms(lengths: dict[str, list[float]]) -> str:
     return _data_uri(fig)
 
 
-def metric_by_version(task: str, metric: str, points: list[dict[str, Any]]) -> str:
-    """One bar per data version (labelled variant@version), with the baseline as a marker."""
-    fig, ax = _figure(7.0, 3.4)
-    labels = [f"{p['variant']}\n@{p['data_version'][:6]}\nn={p['n_train']:,}" for p in points]
-    ax.bar(labels, [p["value"] for p in points], color="#47a", label=f"fine-tuned: {metric}")
-    base = [(i, p["baseline"]) for i, p in enumerate(points) if p.get("baseline") is not None]
-    if base:
-        ax.scatter([i for i, _ in base], [b for _, b in base], color="#e90", zorder=3, label="TF-IDF + LR")
-    for i, p in enumerate(points):
-        ax.annotate(f"{p['value']:.4f}", (i, p["value"]), ha="center", va="bottom", fontsize=8,
-                    xytext=(0, 2), textcoords="offset points")
-    # Zoom to the values: differences between data versions are usually a few points.
-    values = [p["value"] for p in points] + [b for _, b in base]
-    lo, hi = min(values), max(values)
-    if len(values) > 1 and hi > lo:
-        pad = (hi - lo) * 0.5
-        ax.set_ylim(lo - pad, hi + pad)
-    else:  # one value: nothing to zoom on
-        ax.set_ylim(0, hi * 1.2 if hi > 0 else 1)
-    ax.set_ylabel(metric)
-    ax.set_title(f"{task}: {metric} per data version (same test split)")
-    ax.legend(fontsize=8)
+def _interval_row(ax, y: float, e: dict[str, Any], colour: str, marker: str) -> None:
+    ax.errorbar([e["value"]], [y], xerr=[[e["value"] - e["low"]], [e["high"] - e["value"]]], fmt=marker,
+                color=colour, mfc=colour if marker == "o" else "white", ms=7, capsize=3)
+
+
+def effects_forest(task: str, metric: str, arms: list[dict[str, Any]], confidence: float) -> str:
+    """Left: each arm's mean with its interval, in pipeline order, controls (hollow diamonds) right
+    under their variant. Right: each stage's difference to the variant before it and to its
+    random control, coloured by verdict, against a line at zero."""
+    fig, (left, right) = _figure(10.0, rows_height(len(arms), 1.6), ncols=2, sharey=True)
+    for y, e in enumerate(arms):
+        control = e["role"] == "random_control"
+        _interval_row(left, y, e, CONTROL if control else VARIANT, "D" if control else "o")
+        for dy, key, marker in ((-0.14, "vs_previous", "o"), (0.14, "vs_control", "D")):
+            d = e.get(key)
+            if d and not control:
+                _interval_row(right, y + dy, d, VERDICT_COLOURS.get(d["verdict"], CONTROL), marker)
+    left.set_yticks(range(len(arms)), [e["variant"] for e in arms], fontsize=9)
+    left.invert_yaxis()
+    left.set_xlabel(f"{metric} ({confidence:.0%} interval)")
+    # Markers are explained in the titles: a legend inside the axes can hide a point.
+    left.set_title(f"{task}: {metric}, ● variant, ◆ random control", fontsize=10)
+    right.axvline(0, color="#444", lw=0.8)
+    right.set_xlabel(f"difference in {metric}")
+    right.set_title("stage effect: ● vs previous variant, ◆ vs random control\n"
+                    "(green helps, red hurts, grey can't tell)", fontsize=10)
+    for ax in (left, right):
+        ax.grid(axis="x", alpha=0.3)
     return _data_uri(fig)
 
 
-def confusion(title: str, labels: list[str], matrix: list[list[int]]) -> str:
-    fig, ax = _figure(4.2, 3.6)
-    ax.imshow(matrix, cmap="Blues")
-    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
-    ax.set_yticks(range(len(labels)), labels)
-    top = max((v for row in matrix for v in row), default=0)
-    for i, row in enumerate(matrix):
-        for j, v in enumerate(row):
-            ax.text(j, i, str(v), ha="center", va="center", fontsize=9, color="white" if v > top / 2 else "black")
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title(title)
+def metric_history(task: str, metric: str, points: list[dict[str, Any]]) -> str:
+    """The task's metric per run (oldest on top) on the same test split, with the TF-IDF + LR
+    baseline where it was scored."""
+    fig, ax = _figure(9.0, rows_height(len(points)))
+    y = range(len(points))
+    ax.scatter([p["value"] for p in points], list(y), color=VARIANT, zorder=3, label=f"fine-tuned: {metric}")
+    base = [(i, p["baseline"]) for i, p in enumerate(points) if p.get("baseline") is not None]
+    if base:
+        ax.scatter([b for _, b in base], [i for i, _ in base], color=BASELINE, marker="x", zorder=3,
+                   label="TF-IDF + LR")
+    ax.set_yticks(list(y), [p["label"] for p in points], fontsize=8)
+    ax.set_ylim(len(points) - 0.5, -0.5)  # oldest on top, half a row of room around each point
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_xlabel(metric)
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, fontsize=8, frameon=False)
+    ax.set_title(f"{task}: {metric} per run (same test split)", pad=20)
+    return _data_uri(fig)
+
+
+def confusion(title: str, labels: list[str], matrix: list[list[float]], vmax: float | None = None) -> str:
+    """A small confusion matrix (rows true, columns predicted); `vmax` shares one colour scale
+    between the matrices shown side by side."""
+    # Small enough to sit four or five in a row at full size; many labels need more room.
+    fig, ax = _figure(2.4, 2.3) if len(labels) <= 4 else _figure(3.4, 3.2)
+    ax.imshow(matrix, cmap="Blues", vmin=0, vmax=vmax)
+    short = [lb if len(lb) <= 12 else lb[:11] + "…" for lb in labels]
+    size = 10 if len(labels) <= 3 else 8 if len(labels) <= 6 else 6
+    ax.set_xticks(range(len(labels)), short, rotation=45, ha="right", fontsize=size)
+    ax.set_yticks(range(len(labels)), short, fontsize=size)
+    top = vmax or max((v for row in matrix for v in row), default=0)
+    if len(labels) <= 10:
+        for i, row in enumerate(matrix):
+            for j, v in enumerate(row):
+                text = f"{v:.0f}" if float(v).is_integer() else f"{v:.1f}"  # a mean over seeds
+                ax.text(j, i, text, ha="center", va="center", fontsize=size, color="white" if v > top / 2 else "black")
+    ax.set_xlabel("predicted", fontsize=8)
+    ax.set_ylabel("true", fontsize=8)
+    ax.set_title(title, fontsize=9)
     return _data_uri(fig)

@@ -40,6 +40,7 @@ class RunSummary:
     code_version: str
     error: str | None
     stages: list[StageSummary]
+    config: dict = field(default_factory=dict)  # the run's resolved config (the ablation's variant order)
 
 
 _CONTENT_KEYS = ("text", "label", "prompt", "response", "code")
@@ -94,4 +95,4 @@ def run_summary(out_dir: str | Path, run_id: str | None = None, examples: int = 
             n_generated=manifest["counts"].get("generated", 0),
         ))
     return RunSummary(run["run_id"], run["name"], run["status"], run["started_at"], run["finished_at"],
-                      str(out_dir), run["code_version"], run["error"], stages)
+                      str(out_dir), run["code_version"], run["error"], stages, json.loads(run["config_json"] or "{}"))

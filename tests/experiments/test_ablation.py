@@ -103,8 +103,9 @@ def test_effects_carry_intervals_controls_and_verdicts(ablated):
 def test_report_has_plots_and_model_metrics(ablated):
     run, _, _ = ablated
     html = (run / "report.html").read_text()
-    assert html.count("data:image/png;base64,") >= 5  # counts, reasons, lengths, metric per version, confusion
-    assert "per data version" in html or "Models" in html
+    # The funnel, reject reasons, the interval plot, a confusion matrix per variant, lengths.
+    assert html.count("data:image/png;base64,") >= 6
+    assert "Did each stage help?" in html and "random control" in html and "Models" in html
     assert "TF-IDF" in html
 
 
