@@ -4,11 +4,12 @@
 
 Reports, per planted defect kind, the recall of the stage meant to catch it and, per stage, the
 share of its rejections that planted defects explain; the label-review selection's precision and
-recall on label flips; and the same classifier trained with several seeds on the clean, the
-corrupted and the curated train sets (and curated minus the records selected for review), all
-on the one clean test set: macro-F1 with 95% intervals over test items and seeds, paired
-differences, and the share of the corruption's damage that curation recovers. Everything is
-written to OUT/defects_report.json. See pipeline/workflows/planted_defects.py for the steps.
+recall on label flips; and each model family (the config's `models`) trained with several seeds
+on the clean, the corrupted and the curated train sets, and on the curated set after review
+(selected labels corrected), each curated arm beside a size-matched random control, all on the
+one clean test set: macro-F1 with 95% intervals over test items and seeds, paired differences,
+and the share of the corruption's damage that curation recovers. Everything is written to
+OUT/defects_report.json. See pipeline/workflows/planted_defects.py for the steps.
 """
 
 import _setup  # noqa: F401
@@ -20,6 +21,7 @@ from pathlib import Path
 import yaml
 
 from pipeline.defects.config import DefectBenchConfig
+from pipeline.defects.training import FAMILIES
 from pipeline.workflows.planted_defects import run_defect_bench
 
 
@@ -32,14 +34,16 @@ def main() -> None:
     ap.add_argument("--config", type=Path, default=Path(__file__).with_suffix(".yaml"))
     ap.add_argument("--out", default=None, help="output folder (default: the config's out_dir)")
     ap.add_argument("--seeds", type=int, default=None)
-    ap.add_argument("--detection-only", action="store_true",
-                    help="plant, run the pipeline, score it and fit the TF-IDF baseline; no fine-tuning")
+    ap.add_argument("--models", default=None, help="comma-separated model families (tfidf, head, finetune); "
+                    "default: the config's")
+    ap.add_argument("--detection-only", action="store_true", help="plant, run the pipeline and score it; no models")
     args = ap.parse_args()
     raw = yaml.safe_load(args.config.read_text()) or {}
     raw.update({k: v for k, v in (("out_dir", args.out), ("seeds", args.seeds)) if v is not None})
     cfg = DefectBenchConfig.model_validate(raw)
     started = time.perf_counter()
-    report = run_defect_bench(cfg, train=not args.detection_only)
+    models = [] if args.detection_only else args.models.split(",") if args.models else None
+    report = run_defect_bench(cfg, models=models)
     print("\ndetection per planted kind (recall of the stage meant to catch it)")
     for d in report["detection"]:
         print(f"  {d['kind']:16s} planted {d['planted']:5,}  caught {d['caught']:5,}  recall {d['recall']:.3f}"
@@ -55,18 +59,17 @@ def main() -> None:
           f"precision {r['precision']:.3f}, recall {r['recall']:.3f}")
     print(f"\nmodels are scored on the {report['test_scored']:,} test items no defect copied into train "
           f"({report['test_contaminated_left_out']:,} contaminated ones left out)")
-    models = [("TF-IDF + logistic regression (95% intervals over test items)", report["baseline"])]
-    if report["model"] is not None:
-        models.append((f"fine-tuned {cfg.train.model} ({cfg.seeds} seeds; 95% intervals over test items and seeds)",
-                       report["model"]))
-    for title, m in models:
-        print(f"\nmacro-F1 on the clean test set, {title}")
+    shares = ", ".join(f"{n} {v:.1%}" for n, v in report["wrong_labels"].items())
+    print(f"records with a wrong label: {shares}")
+    for family, m in report["models"].items():
+        print(f"\nmacro-F1 on the clean test set, {FAMILIES[family]} ({m['seeds']} seed(s); 95% intervals over "
+              f"test items{' and seeds' if m['seeds'] > 1 else ''})")
         for e in (e for e in m["effects"] if e["metric"] == "macro_f1"):
             diffs = [d for d in (e["vs_previous"], e["vs_control"]) if d]
-            print(f"  {e['variant']:24s} train {e['n_train']:5,}  {interval(e)}"
+            print(f"  {e['variant']:18s} train {e['n_train']:5,}  {interval(e)}"
                   + "".join(f"   vs {d['other']}: {d['value']:+.4f} [{d['low']:+.4f}, {d['high']:+.4f}] "
                             f"{d['verdict']}" for d in diffs)
-                  + (f"   ({e['train_seconds']:.0f} s training)" if e["train_seconds"] else ""))
+                  + (f"   ({e['train_seconds']:.0f} s training)" if e["train_seconds"] >= 1 else ""))
         for arm, rec in m["recovered"].items():
             print(f"  share of the damage recovered by {arm}: {interval(rec)}")
     print(f"\nwritten: {Path(cfg.out_dir) / 'defects_report.json'}  ({time.perf_counter() - started:.0f} s)")

@@ -7,7 +7,9 @@ with `of` naming the clean item it was made from. Every item carries `planted` (
 "clean"), which the pipeline keeps in the record's `meta`, so a stage's decisions map back.
 
 Kinds, and the stage meant to catch each:
-  label_flip       the label replaced by another one             label-error selection for review
+  label_flip       the label replaced by another one (any other,    label-error selection for review
+                   or "pair": always the class next in sorted order,
+                   as annotators confuse two neighbouring classes)
   exact_duplicate  a verbatim copy of a train item               dedup (exact)
   near_duplicate   a copy with 2-5% of its words edited          dedup (near)
   paraphrase       a copy back-translated through Spanish        dedup (semantic)
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -53,6 +55,7 @@ class DefectRates(Strict):
     boilerplate: float = Field(default=0.02, ge=0, le=1)
 
 
+FlipMode = Literal["uniform", "pair"]
 Translate = Callable[[list[str], str], list[str]]  # texts, Apertium pair ("eng-spa") -> translations
 
 
@@ -90,8 +93,17 @@ def _pick(pool: list[dict], share: float, of: int, rng: random.Random, taken: se
     return rng.sample(pool, min(len(pool), round(share * of)))
 
 
+def flipped_label(label: str, labels: list[str], mode: FlipMode, rng: random.Random) -> str:
+    """A wrong label: any other one ("uniform"), or the next in sorted order ("pair": the
+    class-conditional noise of two classes confused with each other, which hurts a model far more
+    than the same share spread evenly, and which confident learning is built to find)."""
+    if mode == "pair":
+        return labels[(labels.index(label) + 1) % len(labels)]
+    return rng.choice([y for y in labels if y != label])
+
+
 def plant(train: list[dict[str, Any]], test: list[dict[str, Any]], rates: DefectRates, seed: int,
-          translate: Translate) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+          translate: Translate, flip: FlipMode = "uniform") -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(corrupted train items, truth rows {item, kind, of, detail}); `train` is not modified."""
     rng = random.Random(seed)
     labels = sorted({it["label"] for it in train})
@@ -100,7 +112,7 @@ def plant(train: list[dict[str, Any]], test: list[dict[str, Any]], rates: Defect
     changed: set[str] = set()  # in-place defects do not stack on one item
 
     for it in _pick(out, rates.label_flip, len(train), rng):
-        wrong = rng.choice([y for y in labels if y != it["label"]])
+        wrong = flipped_label(it["label"], labels, flip, rng)
         truth.append({"item": it["item"], "kind": "label_flip", "of": it["item"], "detail": f"{it['label']}->{wrong}"})
         it["label"], it["planted"] = wrong, "label_flip"
         changed.add(it["item"])

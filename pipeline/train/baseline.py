@@ -6,7 +6,7 @@ the fine-tuned classifier (through the same code), so the two sit side by side i
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import pyarrow as pa
 
@@ -17,8 +17,6 @@ from pipeline.train.metrics import classification_report, mean
 def tfidf_baseline(train: pa.Table, validation: pa.Table, test: pa.Table, *, seed: int = 0) -> dict[str, Any]:
     """{metrics, per_class, confusion, slices, items} on test (items: per test record, as the fine-tuned
     classifier stores them); metrics also hold val_loss and val_macro_f1."""
-    import math
-
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -34,15 +32,28 @@ def tfidf_baseline(train: pa.Table, validation: pa.Table, test: pa.Table, *, see
     y_train = [index[y] for y in train.column("label").to_pylist()]
     model = LogisticRegression(max_iter=1000, random_state=seed).fit(x_train, y_train)
 
+    return evaluate_fitted(validation, test, labels, [int(c) for c in model.classes_],
+                           lambda texts: model.predict_proba(vectorizer.transform(texts)))
+
+
+def evaluate_fitted(validation: pa.Table, test: pa.Table, labels: list[str], classes: list[int],
+                    proba: Callable[[list[str]], Any]) -> dict[str, Any]:
+    """A fitted model's results in the fine-tuned classifier's form: test metrics, per-item rows
+    (`items`), and the validation loss and macro-F1. `proba` maps texts to one row of class
+    probabilities each, its columns the label indexes in `classes` (a label absent from train
+    has none, so probability 0)."""
+    import math
+
+    index = {label: i for i, label in enumerate(labels)}
+
     def predict(table: pa.Table) -> tuple[list[int], list[int], list[float]]:
         y_true = [index[y] for y in table.column("label").to_pylist()]
         if not y_true:
             return [], [], []
-        proba = model.predict_proba(vectorizer.transform(table.column("text").to_pylist()))
-        classes = [int(c) for c in model.classes_]  # a label absent from train has probability 0
-        y_pred = [classes[int(row.argmax())] for row in proba]
+        rows = proba(table.column("text").to_pylist())
+        y_pred = [classes[int(row.argmax())] for row in rows]
         losses = [-math.log(max(float(row[classes.index(t)]) if t in classes else 0.0, 1e-15))
-                  for row, t in zip(proba, y_true)]
+                  for row, t in zip(rows, y_true)]
         return y_true, y_pred, losses
 
     val_true, val_pred, val_losses = predict(validation)

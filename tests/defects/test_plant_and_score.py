@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
+import pyarrow as pa
 import pytest
 
 from pipeline.defects.plant import KINDS, DefectRates, plant
-from pipeline.workflows.planted_defects import apertium, split_items
+from pipeline.workflows.planted_defects import apertium, load_items, random_review, relabelled, split_items
 from pipeline.defects.config import DefectBenchConfig
 from pipeline.defects.score import Flag, detections, precisions
 
@@ -74,3 +76,46 @@ def test_detection_credits_a_pair_when_either_copy_is_rejected(planted):
     (stage, pii) = precisions(truth, flags, set())
     assert (stage.flagged, stage.explained) == (3, 2) and stage.unplanted_reasons == {"duplicate": 1}
     assert pii.flagged == 0
+
+
+def test_pair_flips_always_give_the_next_class_and_uniform_flips_any_other():
+    train = [{**it, "label": ("a", "b", "c")[i % 3]} for i, it in enumerate(items(300, "tr"))]
+    rates = DefectRates(**{k: 0.0 for k in KINDS if k not in ("label_flip",)}, label_flip=0.3)
+    original = {it["item"]: it["label"] for it in train}
+    _, pair_truth = plant(train, [], rates, seed=1, translate=apertium, flip="pair")
+    nxt = {"a": "b", "b": "c", "c": "a"}
+    assert len(pair_truth) == 90
+    assert all(t["detail"] == f"{original[t['item']]}->{nxt[original[t['item']]]}" for t in pair_truth)
+    _, uniform_truth = plant(train, [], rates, seed=1, translate=apertium, flip="uniform")
+    targets = Counter(t["detail"] for t in uniform_truth)
+    assert len(targets) == 6  # a->b, a->c, b->a, b->c, c->a, c->b all occur
+    assert all(src != dst for src, dst in (d.split("->") for d in targets))
+
+
+def test_load_items_takes_at_most_per_group_records_of_each_group(tmp_path):
+    path = tmp_path / "clean.jsonl"
+    path.write_text("".join(json.dumps({"body": f"text {i}", "y": "ab"[i % 2], "doc": i // 5}) + "\n"
+                            for i in range(100)))
+    cfg = DefectBenchConfig(data=str(path), text_field="body", label_field="y", group_field="doc", per_group=2,
+                            max_items=30)
+    got = load_items(cfg)
+    per_group = Counter(it["group"] for it in got)
+    assert len(got) == 30 and len(per_group) == 15 and set(per_group.values()) == {2}
+    assert load_items(cfg) == got  # seeded
+    whole = load_items(cfg.model_copy(update={"per_group": None, "max_items": None}))
+    assert len(whole) == 100
+
+
+def test_review_restores_planted_flips_among_the_reviewed_records_only():
+    labels = ["a", "b", "a", "b"]
+    meta = [json.dumps({"item": f"i{k}", "planted": p}) for k, p in enumerate(["label_flip", "label_flip", "clean",
+                                                                               "exact_duplicate"])]
+    table = pa.table({"id": ["r0", "r1", "r2", "r3"], "label": labels, "meta": meta})
+    truth = [{"item": "i0", "kind": "label_flip", "of": "i0", "detail": "b->a"},
+             {"item": "i1", "kind": "label_flip", "of": "i1", "detail": "a->b"}]
+    out = relabelled(table, {"r0", "r2", "r3"}, truth)
+    assert out.column("label").to_pylist() == ["b", "b", "a", "b"]  # r1 was not reviewed: still wrong
+    assert out.column("id").to_pylist() == table.column("id").to_pylist()
+    picked = random_review(table, 2, seed=0)
+    assert len(picked) == 2 and picked <= set(table.column("id").to_pylist())
+    assert random_review(table, 2, seed=0) == picked
