@@ -64,14 +64,18 @@ def main() -> None:
     for family, m in report["models"].items():
         print(f"\nmacro-F1 on the clean test set, {FAMILIES[family]} ({m['seeds']} seed(s); 95% intervals over "
               f"test items{' and seeds' if m['seeds'] > 1 else ''})")
-        for e in (e for e in m["effects"] if e["metric"] == "macro_f1"):
+        f1 = {e["variant"]: e for e in m["effects"] if e["metric"] == "macro_f1"}
+        for e in f1.values():
             diffs = [d for d in (e["vs_previous"], e["vs_control"]) if d]
             print(f"  {e['variant']:18s} train {e['n_train']:5,}  {interval(e)}"
                   + "".join(f"   vs {d['other']}: {d['value']:+.4f} [{d['low']:+.4f}, {d['high']:+.4f}] "
                             f"{d['verdict']}" for d in diffs)
                   + (f"   ({e['train_seconds']:.0f} s training)" if e["train_seconds"] >= 1 else ""))
+        damage = f1["corrupted"]["vs_previous"]
         for arm, rec in m["recovered"].items():
-            print(f"  share of the damage recovered by {arm}: {interval(rec)}")
+            # A share of a damage that may be zero is a ratio over noise: say so instead of a number.
+            shown = interval(rec) if damage["verdict"] == "hurts" else "n/a: the corruption did no measurable damage"
+            print(f"  share of the damage recovered by {arm}: {shown}")
     print(f"\nwritten: {Path(cfg.out_dir) / 'defects_report.json'}  ({time.perf_counter() - started:.0f} s)")
 
 

@@ -42,6 +42,7 @@ def quiet_libraries() -> None:
 
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
     for category in (FutureWarning, DeprecationWarning):
         warnings.filterwarnings("ignore", category=category)
 
@@ -330,6 +331,9 @@ def demo_data() -> None:
 
 from pipeline.cli_annotate import annotate_app, labelstudio_app  # noqa: E402 - needs `app`'s helpers above
 
+from pipeline.cli_export import export  # noqa: E402
+
+app.command()(export)
 app.add_typer(labelstudio_app, name="labelstudio")
 app.add_typer(annotate_app, name="annotate")
 

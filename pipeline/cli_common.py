@@ -14,7 +14,8 @@ from rich.text import Text
 from pipeline.config import ConfigError, PipelineConfig
 from pipeline.run_config import resolve_run_config
 
-console = Console(stderr=True)
+# An error is one line in a log: never wrapped at rich's 80 columns when stderr is not a terminal.
+console = Console(stderr=True, soft_wrap=not sys.stderr.isatty())
 # Piped output (CI logs, files) gets a wide page instead of rich's 80-column default.
 out = Console(width=None if sys.stdout.isatty() else 160)
 # Set by `curate --debug`: errors show their traceback.

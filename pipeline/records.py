@@ -154,3 +154,19 @@ def empty_record(**values: Any) -> dict[str, Any]:
 
 def records_to_table(rows: list[dict[str, Any]]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=RECORD_SCHEMA)
+
+
+def conversation(record: dict[str, Any]) -> tuple[list[dict[str, str]], str]:
+    """(messages up to the assistant's turn, the answer to learn) for one record.
+
+    The answer is `response` (instruction) or `code` (code: the prompt asks for the code). Earlier
+    turns of a multi-turn record come from `messages`; its last user/assistant pair is the
+    record's own prompt/response, which stay authoritative (later stages may have edited them).
+    """
+    answer = record["code"] if record["kind"] == "code" else record["response"]
+    messages = [{"role": "system", "content": record["system"]}] if record.get("system") else []
+    history = [m for m in record.get("messages") or [] if m["role"] != "system"]
+    last_user = max((i for i, m in enumerate(history) if m["role"] == "user"), default=0)
+    messages += [{"role": m["role"], "content": m["content"]} for m in history[:last_user]]
+    messages.append({"role": "user", "content": record["prompt"]})
+    return messages, answer

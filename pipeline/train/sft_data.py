@@ -13,23 +13,11 @@ from typing import Any
 
 import pyarrow as pa
 
+from pipeline.records import conversation
 from pipeline.train.batching import IGNORE_INDEX
 
-
-def conversation(record: dict[str, Any]) -> tuple[list[dict[str, str]], str]:
-    """(messages up to the assistant's turn, the answer to learn) for one record.
-
-    The answer is `response` (instruction) or `code` (code: the prompt asks for the code). Earlier
-    turns of a multi-turn record come from `messages`; its last user/assistant pair is the
-    record's own prompt/response, which stay authoritative (later stages may have edited them).
-    """
-    answer = record["code"] if record["kind"] == "code" else record["response"]
-    messages = [{"role": "system", "content": record["system"]}] if record.get("system") else []
-    history = [m for m in record.get("messages") or [] if m["role"] != "system"]
-    last_user = max((i for i, m in enumerate(history) if m["role"] == "user"), default=0)
-    messages += [{"role": m["role"], "content": m["content"]} for m in history[:last_user]]
-    messages.append({"role": "user", "content": record["prompt"]})
-    return messages, answer
+__all__ = ["conversation", "encode", "encode_counted", "prompt_ids", "sft_examples", "generation_prompts",
+           "TokenCounts"]
 
 
 def prompt_ids(tokenizer: Any, messages: list[dict[str, str]]) -> list[int]:
