@@ -209,10 +209,16 @@ class SdkClient:
     def changed_tasks(self, project_id: int, since: str | None, page_size: int = 500) -> Iterator[list[dict[str, Any]]]:
         # The first pull has nothing to compare against, so tasks without annotations hold nothing
         # for it; later pulls must see them too (all of a task's annotations may have been deleted).
-        items = [{"filter": "filter:tasks:total_annotations", "operator": "greater", "type": "Number", "value": 0}] \
-            if since is None else \
-            [{"filter": "filter:tasks:updated_at", "operator": "greater", "type": "Datetime", "value": since}]
-        query = {"filters": {"conjunction": "and", "items": items}, "ordering": ["tasks:id"]}
+        # A skip is a cancelled annotation, which Label Studio counts in `cancelled_annotations`,
+        # not in `total_annotations`: a task whose only annotation is a skip matches the second.
+        if since is None:
+            items = [{"filter": f"filter:tasks:{count}", "operator": "greater", "type": "Number", "value": 0}
+                     for count in ("total_annotations", "cancelled_annotations")]
+            conjunction = "or"
+        else:
+            items = [{"filter": "filter:tasks:updated_at", "operator": "greater", "type": "Datetime", "value": since}]
+            conjunction = "and"
+        query = {"filters": {"conjunction": conjunction, "items": items}, "ordering": ["tasks:id"]}
         for page in self._pages("list changed tasks", project_id, query, page_size, "all"):
             yield [_slim_task(t) for t in page]
 

@@ -163,6 +163,26 @@ def test_pull_is_incremental_and_versioned(loop, annotated):
     assert len(store.live()) == 8
 
 
+def test_a_first_pull_stores_a_task_whose_only_annotation_is_a_skip(loop, annotated, tmp_path):
+    """A skip is a cancelled annotation: Label Studio leaves it out of `total_annotations`, so a
+    first pull that asked only for annotated tasks never saw it, and later pulls start after it."""
+    from pipeline.annotate.pull import pull_annotations
+    from pipeline.annotate.store import AnnotationStore
+
+    index = loop["client"].task_index(loop["project"].id)
+    touched = {annotated[k] for k in ("relabel", "split", "confirm", "updated")}
+    lone = next(rid for rid in sorted(index) if rid not in touched)
+    skip = loop["client"].sdk.annotations.create(id=index[lone][0], result=[], was_cancelled=True)
+    fresh = AnnotationStore(tmp_path / "store")  # no cursor: this is its first pull
+    counts = pull_annotations(loop["client"], loop["project"].id, fresh)
+    versions = fresh.versions().to_pylist()
+    assert counts["new"] == 9 == len(versions)  # the 8 annotations, and the skip
+    skipped = [v for v in versions if v["was_cancelled"]]
+    assert [v["annotation_id"] for v in skipped] == [skip.id]
+    assert all(v["annotation_id"] != skip.id for v in fresh.live(fresh.versions()))  # stored, not a label
+    loop["client"].sdk.annotations.delete(id=skip.id)  # the tests after this one count the 8
+
+
 def test_repush_creates_no_tasks(loop, annotated):
     from pipeline.annotate.push import push_records
     from pipeline.annotate.sync import store_for
