@@ -36,26 +36,31 @@ def labelstudio_up(
     data_dir: Optional[Path] = typer.Option(None, help="the server's data (SQLite, uploads, credentials); "
                                             "default: <run dir>/labelstudio"),
     run_dir: Path = typer.Option(RUN_DIR, "--out", help="the run directory (run.out_dir) the server serves"),
-    port: int = typer.Option(8080),
+    port: Optional[int] = typer.Option(None, help="default: the port this data directory's server was last "
+                                       "started on, else 8080; remembered for the other commands"),
 ) -> None:
     """Start the server (or find it running) and wait until it is healthy."""
-    from pipeline.annotate.server import CREDENTIALS, ServerError, local_server
+    from pipeline.annotate.server import CREDENTIALS, ServerError, local_server, remember_port
 
     console, out = _consoles()
     data_dir = _ls_dir(data_dir, run_dir)
     server = local_server(data_dir, port)
     try:
-        server.start()
+        with console.status(f"starting Label Studio on {server.url}") as status:
+            server.start(waiting=lambda s: status.update(
+                f"starting Label Studio on {server.url}: {s:.0f} s (a first start sets up its database: "
+                "about a minute)"))
     except ServerError as exc:
         console.print(Text(str(exc), style="red"))
         raise typer.Exit(2) from None
+    remember_port(data_dir, server.port)
     out.print(f"Label Studio is up at {server.url}; credentials (user, password, API token) in "
               f"{Path(data_dir).resolve() / CREDENTIALS}")
 
 
 @labelstudio_app.command("down")
 def labelstudio_down(data_dir: Optional[Path] = typer.Option(None), run_dir: Path = typer.Option(RUN_DIR, "--out"),
-                     port: int = typer.Option(8080)) -> None:
+                     port: Optional[int] = typer.Option(None, help="default: the remembered one")) -> None:
     """Stop the server of this data directory."""
     from pipeline.annotate.server import local_server
 
@@ -65,7 +70,7 @@ def labelstudio_down(data_dir: Optional[Path] = typer.Option(None), run_dir: Pat
 
 @labelstudio_app.command("status")
 def labelstudio_status(data_dir: Optional[Path] = typer.Option(None), run_dir: Path = typer.Option(RUN_DIR, "--out"),
-                       port: int = typer.Option(8080)) -> None:
+                       port: Optional[int] = typer.Option(None, help="default: the remembered one")) -> None:
     """Whether the server answers its health check."""
     from pipeline.annotate.server import local_server
 
@@ -75,19 +80,39 @@ def labelstudio_status(data_dir: Optional[Path] = typer.Option(None), run_dir: P
     raise typer.Exit(0 if healthy else 1)
 
 
-def _client(ls_dir: Optional[Path], port: int, cfg: Any) -> Any:
-    from pipeline.annotate.client import SdkClient
+def _client(ls_dir: Optional[Path], port: Optional[int], cfg: Any) -> Any:
+    """A client of a server that answers; one line and exit 2 when none does."""
+    from pipeline.annotate.client import AnnotationServerError, SdkClient
     from pipeline.annotate.server import local_server
 
     url, token = os.environ.get("CURATE_LS_URL"), os.environ.get("CURATE_LS_TOKEN")
     if not (url and token):
         server = local_server(_ls_dir(ls_dir, Path(cfg.run.out_dir)), port)
         if not server.healthy():
-            _consoles()[0].print(Text(f"no Label Studio at {server.url}: run `curate labelstudio up` or set "
-                                      "CURATE_LS_URL and CURATE_LS_TOKEN", style="red"))
-            raise typer.Exit(2)
+            _fail(f"no Label Studio at {server.url}: run `curate labelstudio up --out {cfg.run.out_dir}` or set "
+                  "CURATE_LS_URL and CURATE_LS_TOKEN")
         url, token = server.url, server.token
-    return SdkClient(url, token)
+    client = SdkClient(url, token)
+    try:
+        client.check()
+    except AnnotationServerError as exc:  # a closed port, a wrong token: the message never holds the token
+        _fail(f"Label Studio at {url} does not answer as expected ({exc}): check CURATE_LS_URL, CURATE_LS_TOKEN "
+              "and that the server is up")
+    return client
+
+
+def _fail(message: str) -> None:
+    _consoles()[0].print(Text(message, style="red"))
+    raise typer.Exit(2)
+
+
+def _pushed_here(cfg: Any) -> None:
+    """Pulling needs something pushed from this run directory: say so instead of an empty table."""
+    from pipeline.annotate.store import existing_stores
+
+    if not any(st.state().get("project_id") for st in existing_stores(cfg.run.out_dir, cfg.annotate).values()):
+        _fail(f"nothing was pushed for review from {cfg.run.out_dir}: run `curate annotate push` first "
+              "(with the same --config/--out)")
 
 
 def _cfg(config: Optional[Path], out_dir: Optional[Path]) -> Any:
@@ -112,12 +137,13 @@ CONFIG = typer.Option(None, "--config", "-c", help="pipeline YAML; without it, t
 OUT = typer.Option(None, "--out", help="override run.out_dir")
 LS = typer.Option(None, "--ls-dir", help="the local server's data directory when CURATE_LS_URL is unset; "
                   "default: <run dir>/labelstudio")
-PORT = typer.Option(8080, "--port")
+PORT = typer.Option(None, "--port", help="the local server's port; default: the one `curate labelstudio up` "
+                    "last used for this run directory, else 8080")
 
 
 @annotate_app.command("push")
 def annotate_push(config: Optional[Path] = CONFIG, out_dir: Optional[Path] = OUT, ls_dir: Optional[Path] = LS,
-                  port: int = PORT) -> None:
+                  port: Optional[int] = PORT) -> None:
     """Select the records that most need a human and push them (once each) with pre-annotations."""
     from pipeline.workflows.review import push_for_review
 
@@ -134,11 +160,12 @@ def annotate_push(config: Optional[Path] = CONFIG, out_dir: Optional[Path] = OUT
 
 @annotate_app.command("pull")
 def annotate_pull(config: Optional[Path] = CONFIG, out_dir: Optional[Path] = OUT, ls_dir: Optional[Path] = LS,
-                  port: int = PORT) -> None:
+                  port: Optional[int] = PORT) -> None:
     """Store what changed since the last pull (new, updated and deleted annotations)."""
     from pipeline.annotate.sync import pull_all
 
     cfg = _cfg(config, out_dir)
+    _pushed_here(cfg)
     client = _client(ls_dir, port, cfg)
     result = _fail_on_server_errors(lambda: pull_all(client, cfg.annotate, cfg.run.out_dir))
     table = Table("kind", "pages", "tasks seen", "new", "updated", "deleted", "requests", "s")
@@ -169,11 +196,14 @@ def annotate_status(config: Optional[Path] = CONFIG, out_dir: Optional[Path] = O
 
 @annotate_app.command("sync")
 def annotate_sync(config: Optional[Path] = CONFIG, out_dir: Optional[Path] = OUT, ls_dir: Optional[Path] = LS,
-                  port: int = PORT, retrain: bool = typer.Option(True, help="retrain when the threshold is met")) -> None:
+                  port: Optional[int] = PORT,
+                  retrain: bool = typer.Option(True, help="retrain when the threshold is met")) -> None:
     """Pull, and retrain (split -> train -> evaluate) once enough new decisions are accepted."""
-    from pipeline.annotate.sync import new_accepted_since_retrain, pull_all, requeue_unclear, retrain as run_retrain
+    from pipeline.annotate.sync import new_accepted_since_retrain, pull_all, requeue_unclear
+    from pipeline.workflows.review import retrain as run_retrain
 
     cfg = _cfg(config, out_dir)
+    _pushed_here(cfg)
     client = _client(ls_dir, port, cfg)
     _fail_on_server_errors(lambda: pull_all(client, cfg.annotate, cfg.run.out_dir))
     _fail_on_server_errors(lambda: requeue_unclear(client, cfg.annotate, cfg.run.out_dir))

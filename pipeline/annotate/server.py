@@ -20,6 +20,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 PID_FILE = "server.pid"
 LOG_FILE = "server.log"
@@ -90,8 +91,10 @@ class LabelStudioServer:
             env["SSRF_PROTECTION_ENABLED"] = "false"
         return env
 
-    def start(self, timeout_s: float = START_TIMEOUT_S) -> "LabelStudioServer":
-        """Start and wait until healthy; a server already healthy on this port is reused."""
+    def start(self, timeout_s: float = START_TIMEOUT_S,
+              waiting: Callable[[float], None] | None = None) -> "LabelStudioServer":
+        """Start and wait until healthy (`waiting` is told the seconds waited, about once a second: a
+        first start migrates a new database for most of a minute); a healthy server is reused."""
         if self.healthy():
             return self
         if not self.executable.is_file():
@@ -109,12 +112,14 @@ class LabelStudioServer:
         )
         log.close()
         (self.data_dir / PID_FILE).write_text(str(proc.pid))
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
+        started = time.monotonic()
+        while time.monotonic() < started + timeout_s:
             if proc.poll() is not None:
                 raise ServerError(f"Label Studio exited with {proc.returncode} during start-up:\n{self.log_tail()}")
             if self.healthy():
                 return self
+            if waiting is not None:
+                waiting(time.monotonic() - started)
             time.sleep(1.0)
         self.stop()
         raise ServerError(f"Label Studio not healthy on {self.url} after {timeout_s:.0f} s:\n{self.log_tail()}")
@@ -163,15 +168,34 @@ def _alive(pid: int) -> bool:
 
 
 CREDENTIALS = "credentials.json"
+ADDRESS = "server.json"  # the port the server of a data directory was last started on
+DEFAULT_PORT = 8080
 
 
-def local_server(data_dir: str | Path, port: int = 8080) -> LabelStudioServer:
+def remember_port(data_dir: str | Path, port: int) -> None:
+    """Later commands on this data directory find the server without being told its port again."""
+    path = Path(data_dir).resolve() / ADDRESS
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"port": port}) + "\n")
+
+
+def remembered_port(data_dir: str | Path) -> int:
+    path = Path(data_dir).resolve() / ADDRESS
+    try:
+        return int(json.loads(path.read_text())["port"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return DEFAULT_PORT
+
+
+def local_server(data_dir: str | Path, port: int | None = None) -> LabelStudioServer:
     """A server for `data_dir` with credentials from $CURATE_LS_USERNAME / _PASSWORD / _TOKEN, or,
-    where unset, ones generated once and kept in the data directory (mode 0600), never printed."""
+    where unset, ones generated once and kept in the data directory (mode 0600), never printed.
+    Without `port`, the one it was last started on (`remember_port`), else 8080."""
     import secrets
 
     data_dir = Path(data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    port = remembered_port(data_dir) if port is None else port
     path = data_dir / CREDENTIALS
     saved = json.loads(path.read_text()) if path.is_file() else {}
     creds = {

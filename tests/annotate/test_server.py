@@ -73,8 +73,30 @@ def test_cli_up_status_down_with_generated_credentials(tmp_path):
         creds = json.loads((tmp_path / "ls" / "credentials.json").read_text())
         assert (tmp_path / "ls" / "credentials.json").stat().st_mode & 0o077 == 0
         assert creds["token"] not in up.stdout + up.stderr and creds["password"] not in up.stdout + up.stderr
-        assert subprocess.run([*cli, "status", "--data-dir", data, "--port", port]).returncode == 0
+        # The port is remembered: later commands on this data directory need not repeat it.
+        status = subprocess.run([*cli, "status", "--data-dir", data], capture_output=True, text=True)
+        assert status.returncode == 0 and f"127.0.0.1:{port}: healthy" in status.stdout
     finally:
-        down = subprocess.run([*cli, "down", "--data-dir", data, "--port", port], capture_output=True, text=True)
+        down = subprocess.run([*cli, "down", "--data-dir", data], capture_output=True, text=True)
     assert "stopped" in down.stdout
     assert subprocess.run([*cli, "status", "--data-dir", data, "--port", port]).returncode == 1
+
+
+def test_annotate_commands_say_in_one_line_what_is_missing(tmp_path):
+    """Nothing pushed from this run directory, or a server URL where nothing answers: one line, exit 2."""
+    import os
+    import subprocess
+    import sys
+
+    cli = [sys.executable, "-m", "pipeline.cli", "annotate"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CURATE_LS_")}
+    closed = {**env, "CURATE_LS_URL": f"http://127.0.0.1:{free_port()}", "CURATE_LS_TOKEN": "x" * 40}
+    for command, environ, message in (("pull", closed, "nothing was pushed for review from"),
+                                      ("sync", closed, "nothing was pushed for review from"),
+                                      ("push", closed, "does not answer as expected")):
+        res = subprocess.run([*cli, command, "--out", str(tmp_path / "run")], capture_output=True, text=True,
+                             env=environ)
+        assert res.returncode == 2, (command, res.stdout, res.stderr[-2000:])
+        lines = [ln for ln in res.stderr.splitlines() if ln.strip() and not ln.startswith("No --config")]
+        assert len(lines) == 1 and message in lines[0] and "Traceback" not in res.stderr, res.stderr
+        assert "x" * 40 not in res.stderr + res.stdout  # the token is never printed

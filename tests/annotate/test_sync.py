@@ -273,5 +273,5 @@ def test_cli_status_and_pull(loop, annotated, tmp_path, monkeypatch):
     assert loop["token"] not in pulled.output
     monkeypatch.setenv("CURATE_LS_TOKEN", "not-the-token-000000")
     refused = runner.invoke(app, ["annotate", "pull", "--config", str(path)])
-    assert refused.exit_code == 1 and "refused the API token" in refused.output
+    assert refused.exit_code == 2 and "refused the API token" in refused.output  # a user's mistake: exit 2
     assert "not-the-token-000000" not in refused.output
