@@ -162,17 +162,36 @@ def annotate_push(config: Optional[Path] = CONFIG, out_dir: Optional[Path] = OUT
 def annotate_pull(config: Optional[Path] = CONFIG, out_dir: Optional[Path] = OUT, ls_dir: Optional[Path] = LS,
                   port: Optional[int] = PORT) -> None:
     """Store what changed since the last pull (new, updated and deleted annotations)."""
-    from pipeline.annotate.sync import pull_all
-
     cfg = _cfg(config, out_dir)
     _pushed_here(cfg)
-    client = _client(ls_dir, port, cfg)
-    result = _fail_on_server_errors(lambda: pull_all(client, cfg.annotate, cfg.run.out_dir))
-    table = Table("kind", "pages", "tasks seen", "new", "updated", "deleted", "requests", "s")
+    _pull_and_summarise(cfg, _client(ls_dir, port, cfg))
+
+
+def _pull_and_summarise(cfg: Any, client: Any) -> dict[str, Any]:
+    """Pull with a progress line, then say what changed: versions per annotator, skips, and how
+    the decisions moved (accepted, unclear, pending before -> after)."""
+    from pipeline.annotate.status import annotation_status
+    from pipeline.annotate.sync import pull_all
+
+    console, out = _consoles()
+    before = annotation_status(cfg.run.out_dir, cfg.annotate)["kinds"]
+    with console.status("pulling annotations") as status:
+        result = _fail_on_server_errors(lambda: pull_all(
+            client, cfg.annotate, cfg.run.out_dir,
+            on_page=lambda kind, pages, tasks: status.update(f"pulling {kind}: {pages} page(s), {tasks} task(s)")))
+    after = annotation_status(cfg.run.out_dir, cfg.annotate)["kinds"]
+    table = Table("kind", "pages", "tasks seen", "new", "updated", "deleted", "skips", "requests", "s")
     for kind, s in result.items():
-        table.add_row(kind, *(str(s[k]) for k in ("pages", "tasks_seen", "new", "updated", "deleted", "requests")),
-                      f"{s['wall_s']:.1f}")
-    _consoles()[1].print(table)
+        table.add_row(kind, *(str(s[k]) for k in ("pages", "tasks_seen", "new", "updated", "deleted", "skips",
+                                                  "requests")), f"{s['wall_s']:.1f}")
+    out.print(table)
+    for kind, s in result.items():
+        who = ", ".join(f"{name} {n}" for name, n in s["by_annotator"].items()) or "nobody"
+        moved = ", ".join(f"{k} {before.get(kind, {}).get('decisions', {}).get(k, 0)} -> "
+                          f"{after[kind]['decisions'].get(k, 0)}" for k in ("accepted", "unclear", "pending"))
+        out.print(f"{kind}: {s['new'] + s['updated']} new or changed version(s) by {who}; {s['deleted']} deleted; "
+                  f"decisions {moved}")
+    return result
 
 
 @annotate_app.command("status")
@@ -186,12 +205,34 @@ def annotate_status(config: Optional[Path] = CONFIG, out_dir: Optional[Path] = O
     if as_json:
         _consoles()[1].print_json(json.dumps(status, default=str))
         return
-    table = Table("kind", "tasks", "annotations", "accepted", "unclear", "pending", "alpha", "new since retrain")
+    table = Table("kind", "tasks", "annotations", "skips", "accepted", "unclear", "pending", "alpha",
+                  "new since retrain")
     for kind, s in status["kinds"].items():
-        table.add_row(kind, str(s["tasks"]), str(s["annotations"]), *(str(s["decisions"].get(k, 0))
-                      for k in ("accepted", "unclear", "pending")),
+        table.add_row(kind, str(s["tasks"]), str(s["annotations"]), str(s["skips"]),
+                      *(str(s["decisions"].get(k, 0)) for k in ("accepted", "unclear", "pending")),
                       "-" if s["alpha"] is None else f"{s['alpha']:.3f}", str(status["new_accepted_since_retrain"]))
-    _consoles()[1].print(table)
+    out = _consoles()[1]
+    out.print(table)
+    for kind, s in status["kinds"].items():
+        _print_records(out, f"{kind}: unclear (annotators disagree)", s["unclear"],
+                       lambda u: (u["record_id"], str(u["n_votes"]),
+                                  "-" if u["agreement"] is None else f"{u['agreement']:.2f}", u["reason"] or ""),
+                       ("record", "votes", "agreement", "why"))
+        _print_records(out, f"{kind}: skipped", s["skipped"],
+                       lambda k: (k["record_id"] or "?", str(k["task_id"]), k["annotator"] or "?", k["at"] or ""),
+                       ("record", "task", "annotator", "when"))
+
+
+def _print_records(out: Any, title: str, rows: list[dict[str, Any]], cells: Any, header: tuple[str, ...],
+                   limit: int = 20) -> None:
+    """A few of the records a person should look at next; `--json` lists them all."""
+    if not rows:
+        return
+    more = f" (first {limit} of {len(rows)}; --json lists all)" if len(rows) > limit else ""
+    table = Table(*header, title=f"{title}: {len(rows)}{more}")
+    for row in rows[:limit]:
+        table.add_row(*cells(row))
+    out.print(table)
 
 
 @annotate_app.command("sync")
@@ -199,13 +240,13 @@ def annotate_sync(config: Optional[Path] = CONFIG, out_dir: Optional[Path] = OUT
                   port: Optional[int] = PORT,
                   retrain: bool = typer.Option(True, help="retrain when the threshold is met")) -> None:
     """Pull, and retrain (split -> train -> evaluate) once enough new decisions are accepted."""
-    from pipeline.annotate.sync import new_accepted_since_retrain, pull_all, requeue_unclear
+    from pipeline.annotate.sync import new_accepted_since_retrain, requeue_unclear
     from pipeline.workflows.review import retrain as run_retrain
 
     cfg = _cfg(config, out_dir)
     _pushed_here(cfg)
     client = _client(ls_dir, port, cfg)
-    _fail_on_server_errors(lambda: pull_all(client, cfg.annotate, cfg.run.out_dir))
+    _pull_and_summarise(cfg, client)
     _fail_on_server_errors(lambda: requeue_unclear(client, cfg.annotate, cfg.run.out_dir))
     new = new_accepted_since_retrain(cfg.run.out_dir, cfg.annotate)
     console, out = _consoles()

@@ -112,10 +112,10 @@ class SdkClient:
             self.requests += 1
 
         http = httpx.Client(timeout=timeout_s, event_hooks={"request": [count]}, transport=transport)
-        self._ls = LabelStudio(base_url=self.url, api_key=token, httpx_client=http, timeout=timeout_s)
-        # The generated SDK retries 5xx twice on its own, without jitter and uncounted; one retry
-        # layer (ours) keeps the attempt count and the backoff what RetryPolicy says.
-        self._ls._client_wrapper.httpx_client.base_max_retries = 0
+        # The SDK retries 5xx twice on its own by default, without jitter and uncounted; with its
+        # public `max_retries=0`, one retry layer (ours) keeps the attempt count and the backoff
+        # what RetryPolicy says.
+        self._ls = LabelStudio(base_url=self.url, api_key=token, httpx_client=http, timeout=timeout_s, max_retries=0)
 
     # -- error handling
     def _call(self, what: str, fn: Callable[[], T], retry_if: Callable[[BaseException], bool] = _transient) -> T:

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Callable
 
 from pipeline.annotate.client import AnnotationClient
 from pipeline.annotate.store import AnnotationStore, now_iso
@@ -34,8 +35,10 @@ def iso_z(dt: datetime) -> str:
 
 
 def pull_annotations(client: AnnotationClient, project_id: int, store: AnnotationStore,
-                     page_size: int = 500, overlap_s: float = 2.0) -> dict[str, Any]:
-    """Store every new, updated and deleted annotation since the cursor; returns the sync's counts."""
+                     page_size: int = 500, overlap_s: float = 2.0,
+                     on_page: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Store every new, updated and deleted annotation since the cursor; returns the sync's counts
+    (with the new and updated versions per annotator). `on_page(pages, tasks_seen)` after each page."""
     started, requests0 = time.perf_counter(), client.requests
     state = store.state()
     cursor = state.get("cursor")
@@ -48,8 +51,9 @@ def pull_annotations(client: AnnotationClient, project_id: int, store: Annotatio
         live_by_task.setdefault(v["task_id"], set()).add(v["annotation_id"])
     users = client.users()
     sync_id = now_iso().replace(":", "")
-    counts = {"pages": 0, "tasks_seen": 0, "new": 0, "updated": 0, "deleted": 0, "unchanged": 0,
+    counts = {"pages": 0, "tasks_seen": 0, "new": 0, "updated": 0, "deleted": 0, "unchanged": 0, "skips": 0,
               "tasks_without_record_id": 0}
+    by_annotator: Counter = Counter()
     known_ids = {v["annotation_id"] for v in stored}
     newest = parse_time(cursor) if cursor else None
     for page_no, page in enumerate(client.changed_tasks(project_id, since, page_size)):
@@ -71,6 +75,8 @@ def pull_annotations(client: AnnotationClient, project_id: int, store: Annotatio
                     continue
                 counts["updated" if a["id"] in known_ids else "new"] += 1
                 rows.append(_version(task, a, users, sync_id, deleted=False))
+                counts["skips"] += rows[-1]["was_cancelled"]
+                by_annotator[rows[-1]["annotator"] or "unknown"] += 1
                 seen.add(key)
                 known_ids.add(a["id"])
             for gone in sorted(live_by_task.get(task["id"], set()) - present):
@@ -84,7 +90,10 @@ def pull_annotations(client: AnnotationClient, project_id: int, store: Annotatio
         counts["pages"] += 1
         if rows:
             store.append_versions(f"{sync_id}-{page_no:05d}", rows)
+        if on_page is not None:
+            on_page(counts["pages"], counts["tasks_seen"])
     summary = {"sync_id": sync_id, "since": since, "finished_at": now_iso(), **counts,
+               "by_annotator": dict(sorted(by_annotator.items())),
                "requests": client.requests - requests0, "wall_s": round(time.perf_counter() - started, 3)}
     state["cursor"] = iso_z(newest) if newest else cursor
     state["syncs"] = [*state.get("syncs", []), summary]

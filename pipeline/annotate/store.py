@@ -74,15 +74,22 @@ class AnnotationStore:
         table = pa.Table.from_pylist(rows, schema=VERSION_SCHEMA)
         write_table_atomic(self.versions_dir / f"{sync_id}.parquet", table)
 
-    def live(self, versions: pa.Table | None = None) -> list[dict[str, Any]]:
-        """The latest version of each annotation, without deleted or cancelled (skipped) ones."""
+    def latest(self, versions: pa.Table | None = None) -> list[dict[str, Any]]:
+        """The latest version of each annotation (a deletion is its last version)."""
         latest: dict[int, dict[str, Any]] = {}
         for v in (versions if versions is not None else self.versions()).to_pylist():
             prev = latest.get(v["annotation_id"])
             if prev is None or (v["deleted"], v["updated_at"]) >= (prev["deleted"], prev["updated_at"]):
                 latest[v["annotation_id"]] = v
-        return sorted((v for v in latest.values() if not v["deleted"] and not v["was_cancelled"]),
-                      key=lambda v: (v["record_id"] or "", v["annotation_id"]))
+        return sorted(latest.values(), key=lambda v: (v["record_id"] or "", v["annotation_id"]))
+
+    def live(self, versions: pa.Table | None = None) -> list[dict[str, Any]]:
+        """The latest version of each annotation, without deleted or cancelled (skipped) ones."""
+        return [v for v in self.latest(versions) if not v["deleted"] and not v["was_cancelled"]]
+
+    def skips(self, versions: pa.Table | None = None) -> list[dict[str, Any]]:
+        """The skips standing now: an annotator looked at the task and cancelled instead of answering."""
+        return [v for v in self.latest(versions) if not v["deleted"] and v["was_cancelled"]]
 
     def fingerprint(self) -> str:
         return hash_json([[v["annotation_id"], v["updated_at"]] for v in self.live()])

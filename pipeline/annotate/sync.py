@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -100,11 +100,17 @@ def push_kind(client: AnnotationClient, config: AnnotateConfig, out_dir: str | P
     return manifest
 
 
-def pull_all(client: AnnotationClient, config: AnnotateConfig, out_dir: str | Path) -> dict[str, Any]:
-    """Pull every project something was pushed to from this run directory."""
+def pull_all(client: AnnotationClient, config: AnnotateConfig, out_dir: str | Path,
+             on_page: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
+    """Pull every project something was pushed to from this run directory; `on_page(kind, pages,
+    tasks_seen)` after each page."""
     from pipeline.annotate.pull import pull_annotations
 
-    return {kind: pull_annotations(client, store.state()["project_id"], store, config.pull_page_size)
+    def progress(kind: str) -> Callable[[int, int], None] | None:
+        return None if on_page is None else lambda pages, tasks: on_page(kind, pages, tasks)
+
+    return {kind: pull_annotations(client, store.state()["project_id"], store, config.pull_page_size,
+                                   on_page=progress(kind))
             for kind, store in existing_stores(out_dir, config).items() if store.state().get("project_id")}
 
 

@@ -266,11 +266,27 @@ def test_cli_status_and_pull(loop, annotated, tmp_path, monkeypatch):
     assert status.exit_code == 0, status.output
     s = json.loads(status.stdout)["kinds"]["classification"]
     assert s["tasks"] == 12 and s["annotations"] == 8 and s["decisions"]["unclear"] == 1
+    assert [u["record_id"] for u in s["unclear"]] == [annotated["split"]] and s["skips"] == 0
+    shown = runner.invoke(app, ["annotate", "status", "--config", str(path)])
+    assert "unclear (annotators disagree): 1" in shown.stdout and annotated["split"] in shown.stdout
     monkeypatch.setenv("CURATE_LS_URL", loop["client"].url)
     monkeypatch.setenv("CURATE_LS_TOKEN", loop["token"])
     pulled = runner.invoke(app, ["annotate", "pull", "--config", str(path)])
     assert pulled.exit_code == 0, pulled.output
     assert loop["token"] not in pulled.output
+    # A skip is pulled and listed by status, with who skipped which record.
+    index = loop["client"].task_index(loop["project"].id)
+    touched = {annotated[k] for k in ("relabel", "split", "confirm", "updated")}
+    lone = next(rid for rid in sorted(index) if rid not in touched)
+    skip = loop["client"].sdk.annotations.create(id=index[lone][0], result=[], was_cancelled=True)
+    pulled = runner.invoke(app, ["annotate", "pull", "--config", str(path)])
+    assert pulled.exit_code == 0, pulled.output
+    me = loop["client"].check()["email"]
+    assert f"classification: 1 new or changed version(s) by {me} 1; 0 deleted; decisions accepted" in pulled.stdout
+    s = json.loads(runner.invoke(app, ["annotate", "status", "--config", str(path), "--json"]).stdout)
+    skipped = s["kinds"]["classification"]["skipped"]
+    assert [k["record_id"] for k in skipped] == [lone] and s["kinds"]["classification"]["annotations"] == 8
+    loop["client"].sdk.annotations.delete(id=skip.id)
     monkeypatch.setenv("CURATE_LS_TOKEN", "not-the-token-000000")
     refused = runner.invoke(app, ["annotate", "pull", "--config", str(path)])
     assert refused.exit_code == 2 and "refused the API token" in refused.output  # a user's mistake: exit 2
