@@ -80,6 +80,28 @@ def labelstudio_status(data_dir: Optional[Path] = typer.Option(None), run_dir: P
     raise typer.Exit(0 if healthy else 1)
 
 
+@labelstudio_app.command("invite")
+def labelstudio_invite(data_dir: Optional[Path] = typer.Option(None), run_dir: Path = typer.Option(RUN_DIR, "--out"),
+                       port: Optional[int] = typer.Option(None, help="default: the remembered one"),
+                       renew: bool = typer.Option(False, help="revoke the old link and make a new one")) -> None:
+    """The sign-up link to send to each annotator: one account per person, so agreement is measured."""
+    from pipeline.annotate.client import AnnotationServerError, SdkClient
+    from pipeline.annotate.server import local_server
+
+    url, token = os.environ.get("CURATE_LS_URL"), os.environ.get("CURATE_LS_TOKEN")
+    if not (url and token):
+        server = local_server(_ls_dir(data_dir, run_dir), port)
+        if not server.healthy():
+            _fail(f"no Label Studio at {server.url}: run `curate labelstudio up --out {run_dir}` first")
+        url, token = server.url, server.token
+    try:
+        link = SdkClient(url, token).invite_link(renew)
+    except AnnotationServerError as exc:
+        _fail(str(exc))
+    _consoles()[1].print(f"Send each annotator this link; each signs up with their own e-mail and password "
+                         f"(the admin account is for setup only):\n{link}")
+
+
 def _client(ls_dir: Optional[Path], port: Optional[int], cfg: Any) -> Any:
     """A client of a server that answers; one line and exit 2 when none does."""
     from pipeline.annotate.client import AnnotationServerError, SdkClient

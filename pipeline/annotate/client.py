@@ -226,6 +226,15 @@ class SdkClient:
         return self._call("list users", lambda: {u.id: u.email or u.username or str(u.id)
                                                  for u in self._ls.users.list()})
 
+    def invite_link(self, renew: bool = False) -> str:
+        """The organisation's sign-up link: each annotator makes their own account with it (one
+        account per person, or agreement cannot be measured). `renew` revokes the old link."""
+        invite = self._call("get the invite link", self._ls.organizations.reset_token if renew
+                            else self._ls.organizations.invites.get_invite_link)
+        if not invite.invite_url:
+            raise AnnotationServerError(f"Label Studio at {self.url} returned no invite link")
+        return f"{self.url}{invite.invite_url}" if invite.invite_url.startswith("/") else invite.invite_url
+
     def requeue(self, task_id: int, overlap: int) -> None:
         # is_labeled is recomputed only when an annotation is saved; clear it so the queue serves it now.
         self._call("requeue a task", lambda: self._ls.tasks.update(id=task_id, overlap=overlap, is_labeled=False))

@@ -76,6 +76,9 @@ def test_cli_up_status_down_with_generated_credentials(tmp_path):
         # The port is remembered: later commands on this data directory need not repeat it.
         status = subprocess.run([*cli, "status", "--data-dir", data], capture_output=True, text=True)
         assert status.returncode == 0 and f"127.0.0.1:{port}: healthy" in status.stdout
+        invite = subprocess.run([*cli, "invite", "--data-dir", data], capture_output=True, text=True)
+        assert invite.returncode == 0 and f"http://127.0.0.1:{port}/user/signup/?token=" in invite.stdout
+        assert creds["token"] not in invite.stdout
     finally:
         down = subprocess.run([*cli, "down", "--data-dir", data], capture_output=True, text=True)
     assert "stopped" in down.stdout
@@ -100,3 +103,36 @@ def test_annotate_commands_say_in_one_line_what_is_missing(tmp_path):
         lines = [ln for ln in res.stderr.splitlines() if ln.strip() and not ln.startswith("No --config")]
         assert len(lines) == 1 and message in lines[0] and "Traceback" not in res.stderr, res.stderr
         assert "x" * 40 not in res.stderr + res.stdout  # the token is never printed
+
+
+def test_invite_link_lets_an_annotator_make_their_own_account(label_studio_server):
+    """Sign-up without a link is refused on our server; with the link from `invite`, a new annotator
+    signs up through the real form and then exists as a user; a renewed link retires the old one."""
+    import re
+
+    import httpx
+
+    from pipeline.annotate.client import SdkClient
+
+    client = SdkClient(label_studio_server.url, label_studio_server.token)
+    link = client.invite_link()
+    assert link.startswith(f"{label_studio_server.url}/user/signup/?token=")
+
+    def sign_up(url: str, email: str) -> httpx.Response:
+        with httpx.Client(follow_redirects=False, timeout=30) as web:
+            page = web.get(url)
+            if page.status_code != 200:
+                return page
+            csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+            return web.post(url, data={"csrfmiddlewaretoken": csrf, "email": email, "password": "annotate-me-1",
+                                       "how_find_us": "Other"}, headers={"Referer": url})
+
+    sign_up(f"{label_studio_server.url}/user/signup/", "nolink@curate.local")
+    assert "nolink@curate.local" not in client.users().values()
+    done = sign_up(link, "annotator3@curate.local")
+    assert done.status_code == 302, done.text[-500:]
+    assert "annotator3@curate.local" in client.users().values()
+    renewed = client.invite_link(renew=True)
+    assert renewed != link
+    sign_up(link, "annotator4@curate.local")  # the retired link
+    assert "annotator4@curate.local" not in client.users().values()
