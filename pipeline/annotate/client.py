@@ -54,6 +54,10 @@ class AnnotationClient(Protocol):
 
     def import_tasks(self, project_id: int, tasks: list[dict[str, Any]]) -> list[int]: ...
 
+    def label_config(self, project_id: int) -> str:
+        """The project's labeling config XML: what annotators see, and what predictions must fit."""
+        ...
+
     def changed_tasks(self, project_id: int, since: str | None, page_size: int) -> Iterator[list[dict[str, Any]]]:
         """Pages of tasks updated after `since` (ISO time; None: all), each with its annotations."""
         ...
@@ -196,6 +200,9 @@ class SdkClient:
                 if rid:
                     index.setdefault(rid, []).append(t["id"])
         return index
+
+    def label_config(self, project_id: int) -> str:
+        return self._call("read the labeling config", lambda: self._ls.projects.get(id=project_id).label_config)
 
     def import_tasks(self, project_id: int, tasks: list[dict[str, Any]]) -> list[int]:
         # Only a refused connection is surely harmless to retry: a timeout may have imported.

@@ -160,3 +160,27 @@ def verdict(kind: str, parsed: dict) -> str | None:
     if parsed.get("problems"):
         return "problems:" + ",".join(sorted(parsed["problems"]))
     return "ok" if parsed.get("rating") is not None else None
+
+
+def interface_result(xml: str, kind: str, **values: Any) -> list[dict]:
+    """Result items built and validated by the SDK's label interface for the project's own config
+    (what annotators see): a value the config does not offer, such as a label missing from its
+    choices, is a ValueError naming what the SDK found wrong."""
+    import json
+
+    from label_studio_sdk.label_interface import LabelInterface
+
+    _check_kind(kind)
+    interface = LabelInterface(xml)
+    given = {k: ("correct" if v else "incorrect") if k == "correct" else v for k, v in values.items()
+             if v is not None and v != [] and v != ""}
+    try:
+        regions = interface.create_regions(given)
+    except Exception as exc:  # the SDK raises plain errors for unknown controls and values
+        raise ValueError(f"{kind}: the label interface refused {sorted(given)}: {exc}") from exc
+    # Region ids are random: left out, so the same record pushes the same task every time.
+    result = [{k: v for k, v in json.loads(r.to_json()).items() if k != "id"} for r in regions]
+    errors = interface.validate_prediction({"result": result}, return_errors=True)
+    if errors:
+        raise ValueError(f"{kind}: the label interface refused the result: {errors}")
+    return result

@@ -72,15 +72,18 @@ class TaskBuilder:
         return task
 
 
-def pre_annotation(kind: str, pred: dict[str, Any] | None, model_version: str | None) -> dict[str, Any] | None:
+def pre_annotation(kind: str, pred: dict[str, Any] | None, model_version: str | None,
+                   xml: str) -> dict[str, Any] | None:
     """A Label Studio prediction from the current model: its label for classification records,
-    and for generated answers only its confidence (the model's own rewrite is not offered)."""
-    from pipeline.annotate.label_configs import annotation_result
+    and for generated answers only its confidence (the model's own rewrite is not offered); the
+    result is built and checked by the SDK's label interface for the project's config `xml`
+    (ValueError when the config does not offer the model's label)."""
+    from pipeline.annotate.label_configs import interface_result
 
     if pred is None or model_version is None or pred.get("confidence") is None:
         return None
-    result = annotation_result(kind, label=pred["predicted"]) if kind == "classification" and pred.get("predicted") \
-        else []
+    result = interface_result(xml, kind, label=pred["predicted"]) if kind == "classification" and \
+        pred.get("predicted") else []
     return {"model_version": model_version, "score": round(float(pred["confidence"]), 4), "result": result}
 
 
@@ -95,6 +98,8 @@ def push_records(client: AnnotationClient, project_id: int, table: pa.Table, sel
     preds = {p["id"]: p for p in predictions.to_pylist()} if predictions is not None else {}
     builder, rejected, todo = TaskBuilder(config), [], []
     why_by_id = {w["id"]: w for w in selected.to_pylist()}
+    xml = client.label_config(project_id) if preds else ""
+    refused: list[str] = []  # predictions the project's config cannot show: the task goes without one
     for why in why_by_id.values():
         rec = records.get(why["id"])
         reason = None if rec is not None else "not_in_data"
@@ -106,8 +111,12 @@ def push_records(client: AnnotationClient, project_id: int, table: pa.Table, sel
             continue
         context_rec = records.get(why.get("context_id") or "")
         context = _context_text(context_rec) if context_rec else ""
-        todo.append(builder.task(rec, why, context,
-                                 pre_annotation(rec["kind"], preds.get(rec["id"]), model_version)))
+        try:
+            prediction = pre_annotation(rec["kind"], preds.get(rec["id"]), model_version, xml)
+        except ValueError as exc:
+            prediction = None
+            refused.append(str(exc))
+        todo.append(builder.task(rec, why, context, prediction))
 
     index = client.task_index(project_id)
     present = {rid for rid in index}
@@ -149,7 +158,9 @@ def push_records(client: AnnotationClient, project_id: int, table: pa.Table, sel
         "counts": {"selected": selected.num_rows, "imported": imported + found_after_failure,
                    "imported_this_run": imported, "landed_before_failure": found_after_failure,
                    "already_present": already, "rejected": len(rejected),
-                   "duplicate_tasks_on_server": len(duplicates), "pii_redactions": builder.redactions},
+                   "duplicate_tasks_on_server": len(duplicates), "pii_redactions": builder.redactions,
+                   "predictions_refused": len(refused)},
+        "predictions_refused_examples": refused[:5],
         "requests": client.requests - requests0, "wall_s": round(time.perf_counter() - started, 3),
         "config": config.model_dump(mode="json"), "model_version": model_version,
         "input_fingerprint": hash_json(sorted(why_by_id)),

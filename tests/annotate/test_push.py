@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pipeline.annotate.label_configs import parse_annotation
+import pytest
+
+from pipeline.annotate.label_configs import annotation_result, parse_annotation
 from pipeline.annotate.push import PushConfig, TaskBuilder, pre_annotation
 from pipeline.records import empty_record
 
@@ -29,11 +31,18 @@ def test_code_keeps_its_digits_but_not_its_secrets():
     assert "AKIAIOSFODNN7EXAMPLE" not in data["code"] and "8080" in data["code"] and "10.0.0.1" in data["code"]
 
 
-def test_pre_annotations_name_the_model_and_score():
-    pred = pre_annotation("classification", {"predicted": "spam", "confidence": 0.91234}, "spam-model@abc")
+def test_pre_annotations_name_the_model_and_score_and_fit_the_project_config():
+    from pipeline.annotate.label_configs import label_config
+
+    xml = label_config("classification", ["ham", "spam"])
+    pred = pre_annotation("classification", {"predicted": "spam", "confidence": 0.91234}, "spam-model@abc", xml)
     assert pred["model_version"] == "spam-model@abc" and pred["score"] == 0.9123
     assert parse_annotation("classification", pred["result"]) == {"label": "spam"}
-    lm = pre_annotation("instruction", {"predicted": None, "confidence": 0.4}, "chat@def")
+    assert pred["result"] == annotation_result("classification", label="spam")  # the SDK builds the same items
+    lm = pre_annotation("instruction", {"predicted": None, "confidence": 0.4}, "chat@def", label_config("instruction"))
     assert lm["result"] == [] and lm["score"] == 0.4
-    assert pre_annotation("classification", None, "m") is None
-    assert pre_annotation("classification", {"predicted": "a", "confidence": 0.5}, None) is None
+    assert pre_annotation("classification", None, "m", xml) is None
+    assert pre_annotation("classification", {"predicted": "a", "confidence": 0.5}, None, xml) is None
+    # A label the project does not offer is refused by the SDK's label interface, not sent.
+    with pytest.raises(ValueError, match="not defined in labeling config"):
+        pre_annotation("classification", {"predicted": "phishing", "confidence": 0.7}, "m", xml)
