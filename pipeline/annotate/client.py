@@ -58,6 +58,8 @@ class AnnotationClient(Protocol):
         """The project's labeling config XML: what annotators see, and what predictions must fit."""
         ...
 
+    def set_model_version(self, project_id: int, model_version: str) -> None: ...
+
     def changed_tasks(self, project_id: int, since: str | None, page_size: int) -> Iterator[list[dict[str, Any]]]:
         """Pages of tasks updated after `since` (ISO time; None: all), each with its annotations."""
         ...
@@ -200,6 +202,10 @@ class SdkClient:
                 if rid:
                     index.setdefault(rid, []).append(t["id"])
         return index
+
+    def set_model_version(self, project_id: int, model_version: str) -> None:
+        self._call("set the project's model version",
+                   lambda: self._ls.projects.update(id=project_id, model_version=model_version))
 
     def label_config(self, project_id: int) -> str:
         return self._call("read the labeling config", lambda: self._ls.projects.get(id=project_id).label_config)

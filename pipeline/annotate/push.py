@@ -153,6 +153,10 @@ def push_records(client: AnnotationClient, project_id: int, table: pa.Table, sel
         last_id = max([last_id, *ids])
         if on_batch:
             on_batch(start // config.batch_size, imported)
+    if model_version is not None and imported and any(t.get("predictions") for t in todo):
+        # The project names the model whose predictions annotators see (Label Studio accepts a
+        # version only once predictions of it exist, so after the import).
+        client.set_model_version(project_id, model_version)
     manifest = {
         "push_id": push_id, "project_id": project_id, "finished_at": now_iso(),
         "counts": {"selected": selected.num_rows, "imported": imported + found_after_failure,

@@ -102,6 +102,8 @@ def test_push_sends_selected_records_with_pre_annotations(loop):
     pred = task.predictions[0]
     model_version = pred.model_version if hasattr(pred, "model_version") else pred["model_version"]
     assert model_version.startswith(Path(loop["model"]["model_dir"]).name)
+    # The project names the model its predictions come from.
+    assert loop["client"].sdk.projects.get(loop["project"].id).model_version == model_version
     score = pred.score if hasattr(pred, "score") else pred["score"]
     assert 0 < score <= 1
 
