@@ -148,9 +148,18 @@ def relabelled(table: pa.Table, ids: set[str], truth: list[dict[str, Any]]) -> p
     the reviewer, so this measures what review can win, not how well people review."""
     original = _original_labels(truth)
     items = [item_of(m)[0] for m in table.column("meta").to_pylist()]
+    old_ids, old_labels = table.column("id").to_pylist(), table.column("label").to_pylist()
     labels = [original.get(item, label) if rid in ids else label
-              for rid, item, label in zip(table.column("id").to_pylist(), items, table.column("label").to_pylist())]
-    return table.set_column(table.schema.get_field_index("label"), "label", pa.array(labels, pa.string()))
+              for rid, item, label in zip(old_ids, items, old_labels)]
+    # A corrected record is a new record, as the pipeline's relabel makes one: a new id (so the
+    # data version names the corrected data) with the old one as its parent.
+    new_ids = [rid if new == old else hashlib.blake2b(f"{rid}\x1frelabel\x1f{new}".encode(), digest_size=16).hexdigest()
+               for rid, old, new in zip(old_ids, old_labels, labels)]
+    parents = [None if rid == nid else rid for rid, nid in zip(old_ids, new_ids)]
+    parents = [p if p is not None else q for p, q in zip(parents, table.column("parent_id").to_pylist())]
+    for name, values in (("label", labels), ("id", new_ids), ("parent_id", parents)):
+        table = table.set_column(table.schema.get_field_index(name), name, pa.array(values, pa.string()))
+    return table
 
 
 def random_review(table: pa.Table, size: int, seed: int) -> set[str]:

@@ -110,12 +110,16 @@ def test_review_restores_planted_flips_among_the_reviewed_records_only():
     labels = ["a", "b", "a", "b"]
     meta = [json.dumps({"item": f"i{k}", "planted": p}) for k, p in enumerate(["label_flip", "label_flip", "clean",
                                                                                "exact_duplicate"])]
-    table = pa.table({"id": ["r0", "r1", "r2", "r3"], "label": labels, "meta": meta})
+    table = pa.table({"id": ["r0", "r1", "r2", "r3"], "label": labels, "meta": meta,
+                      "parent_id": pa.array([None] * 4, pa.string())})
     truth = [{"item": "i0", "kind": "label_flip", "of": "i0", "detail": "b->a"},
              {"item": "i1", "kind": "label_flip", "of": "i1", "detail": "a->b"}]
     out = relabelled(table, {"r0", "r2", "r3"}, truth)
     assert out.column("label").to_pylist() == ["b", "b", "a", "b"]  # r1 was not reviewed: still wrong
-    assert out.column("id").to_pylist() == table.column("id").to_pylist()
+    # The corrected record is a new one with the old as its parent; the others keep their ids.
+    ids = out.column("id").to_pylist()
+    assert ids[0] not in ("r0", "r1", "r2", "r3") and ids[1:] == ["r1", "r2", "r3"]
+    assert out.column("parent_id").to_pylist() == ["r0", None, None, None]
     picked = random_review(table, 2, seed=0)
     assert len(picked) == 2 and picked <= set(table.column("id").to_pylist())
     assert random_review(table, 2, seed=0) == picked
