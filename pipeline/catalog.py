@@ -215,3 +215,10 @@ class Catalog:
         with closing(self._connect()) as con:
             rows = con.execute("SELECT * FROM stage_runs WHERE run_id = ? ORDER BY position", (run_id,))
             return [dict(r) for r in rows]
+
+
+def existing_catalog(run_dir: str | Path) -> Catalog | None:
+    """The run directory's catalog, or None when it has none (opening a Catalog would create an
+    empty one, which a read-only command must not leave behind)."""
+    run_dir = Path(run_dir)
+    return Catalog(run_dir) if (run_dir / CATALOG_FILE).is_file() else None

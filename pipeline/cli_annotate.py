@@ -85,33 +85,22 @@ def labelstudio_invite(data_dir: Optional[Path] = typer.Option(None), run_dir: P
                        port: Optional[int] = typer.Option(None, help="default: the remembered one"),
                        renew: bool = typer.Option(False, help="revoke the old link and make a new one")) -> None:
     """The sign-up link to send to each annotator: one account per person, so agreement is measured."""
-    from pipeline.annotate.client import AnnotationServerError, SdkClient
-    from pipeline.annotate.server import local_server
-
-    url, token = os.environ.get("CURATE_LS_URL"), os.environ.get("CURATE_LS_TOKEN")
-    if not (url and token):
-        server = local_server(_ls_dir(data_dir, run_dir), port)
-        if not server.healthy():
-            _fail(f"no Label Studio at {server.url}: run `curate labelstudio up --out {run_dir}` first")
-        url, token = server.url, server.token
-    try:
-        link = SdkClient(url, token).invite_link(renew)
-    except AnnotationServerError as exc:
-        _fail(str(exc))
+    link = _fail_on_server_errors(lambda: _client(_ls_dir(data_dir, run_dir), port, run_dir).invite_link(renew), 2)
     _consoles()[1].print(f"Send each annotator this link; each signs up with their own e-mail and password "
                          f"(the admin account is for setup only):\n{link}")
 
 
-def _client(ls_dir: Optional[Path], port: Optional[int], cfg: Any) -> Any:
-    """A client of a server that answers; one line and exit 2 when none does."""
+def _client(ls_dir: Path, port: Optional[int], run_dir: Any) -> Any:
+    """A client of $CURATE_LS_URL, or of the local server whose data is in `ls_dir`, that answers;
+    one line and exit 2 when none does."""
     from pipeline.annotate.client import AnnotationServerError, SdkClient
     from pipeline.annotate.server import local_server
 
     url, token = os.environ.get("CURATE_LS_URL"), os.environ.get("CURATE_LS_TOKEN")
     if not (url and token):
-        server = local_server(_ls_dir(ls_dir, Path(cfg.run.out_dir)), port)
+        server = local_server(ls_dir, port)
         if not server.healthy():
-            _fail(f"no Label Studio at {server.url}: run `curate labelstudio up --out {cfg.run.out_dir}` or set "
+            _fail(f"no Label Studio at {server.url}: run `curate labelstudio up --out {run_dir}` or set "
                   "CURATE_LS_URL and CURATE_LS_TOKEN")
         url, token = server.url, server.token
     client = SdkClient(url, token)
@@ -145,14 +134,14 @@ def _cfg(config: Optional[Path], out_dir: Optional[Path]) -> Any:
     return cfg
 
 
-def _fail_on_server_errors(fn: Any) -> Any:
+def _fail_on_server_errors(fn: Any, code: int = 1) -> Any:
     from pipeline.annotate.client import AnnotationServerError
 
     try:
         return fn()
     except AnnotationServerError as exc:  # AuthError included: the message never holds the token
         _consoles()[0].print(Text(str(exc), style="red"))
-        raise typer.Exit(1) from None
+        raise typer.Exit(code) from None
 
 
 CONFIG = typer.Option(None, "--config", "-c", help="pipeline YAML; without it, the demo")
@@ -170,7 +159,7 @@ def annotate_push(config: Optional[Path] = CONFIG, out_dir: Optional[Path] = OUT
     from pipeline.workflows.review import push_for_review
 
     cfg = _cfg(config, out_dir)
-    client = _client(ls_dir, port, cfg)
+    client = _client(_ls_dir(ls_dir, Path(cfg.run.out_dir)), port, cfg.run.out_dir)
     result = _fail_on_server_errors(lambda: push_for_review(cfg, client))
     table = Table("kind", "project", "selected", "imported", "already there", "rejected", "requests", "s")
     for kind, m in result.items():
@@ -186,7 +175,7 @@ def annotate_pull(config: Optional[Path] = CONFIG, out_dir: Optional[Path] = OUT
     """Store what changed since the last pull (new, updated and deleted annotations)."""
     cfg = _cfg(config, out_dir)
     _pushed_here(cfg)
-    _pull_and_summarise(cfg, _client(ls_dir, port, cfg))
+    _pull_and_summarise(cfg, _client(_ls_dir(ls_dir, Path(cfg.run.out_dir)), port, cfg.run.out_dir))
 
 
 def _pull_and_summarise(cfg: Any, client: Any) -> dict[str, Any]:
@@ -267,7 +256,7 @@ def annotate_sync(config: Optional[Path] = CONFIG, out_dir: Optional[Path] = OUT
 
     cfg = _cfg(config, out_dir)
     _pushed_here(cfg)
-    client = _client(ls_dir, port, cfg)
+    client = _client(_ls_dir(ls_dir, Path(cfg.run.out_dir)), port, cfg.run.out_dir)
     _pull_and_summarise(cfg, client)
     _fail_on_server_errors(lambda: requeue_unclear(client, cfg.annotate, cfg.run.out_dir))
     new = new_accepted_since_retrain(cfg.run.out_dir, cfg.annotate)

@@ -95,12 +95,12 @@ def _rejections(catalog: Catalog, run_id: str, ids: set[str]) -> dict[str, str]:
 
 
 def compare(out_dir: str | Path, a_ref: str, b_ref: str) -> list[TaskComparison]:
-    from pipeline.catalog import CATALOG_FILE
+    from pipeline.catalog import CATALOG_FILE, existing_catalog
 
     out_dir = Path(out_dir)
-    if not (out_dir / CATALOG_FILE).is_file():  # opening a Catalog would create an empty one
+    catalog = existing_catalog(out_dir)
+    if catalog is None:
         raise CompareError(f"{out_dir} holds no run catalog ({CATALOG_FILE}): pass the run's out_dir as --run-dir")
-    catalog = Catalog(out_dir)
     a_models, b_models = _resolve(catalog, a_ref), _resolve(catalog, b_ref)
     tasks = [t for t in a_models if t in b_models]
     if not tasks:

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipeline.catalog import CATALOG_FILE, Catalog
+from pipeline.catalog import CATALOG_FILE, Catalog, existing_catalog
 from pipeline.experiments.controls import REPEAT_MARK
 
 SPLITS = ("train", "validation", "test")
@@ -36,9 +36,10 @@ class DataVersion:
 
 
 def _catalog(run_dir: Path) -> Catalog:
-    if not (run_dir / CATALOG_FILE).is_file():  # opening a Catalog would create an empty one
+    catalog = existing_catalog(run_dir)
+    if catalog is None:
         raise ExportError(f"{run_dir} holds no run catalog ({CATALOG_FILE}): pass a run's out_dir as --run-dir")
-    return Catalog(run_dir)
+    return catalog
 
 
 def _candidates(catalog: Catalog, ref: str | None) -> list[dict[str, Any]]:
