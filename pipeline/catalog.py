@@ -107,6 +107,10 @@ _MODEL_COLUMNS = {
     "tokens": "TEXT",  # JSON: SFT token accounting per split (records, tokens, truncated and loss shares, by source)
     "warnings": "TEXT",  # JSON list of training warnings
     "leakage": "TEXT",  # JSON {exact|near|semantic|none: {n, metric: value}}: test metrics by closeness to train
+    "mlflow_run_id": "TEXT",  # the model's run in the tracking store
+    "registered_model": "TEXT",  # current models: the task's registered model and this model's version
+    "model_version": "INTEGER",
+    "champion": "TEXT",  # JSON: the champion gate's decision (promoted | kept | unchanged, both scores)
 }
 _JSON_EFFECT = ("vs_previous", "vs_control")
 
@@ -185,7 +189,7 @@ class Catalog:
         with closing(self._connect()) as con:
             rows = [dict(r) for r in con.execute(sql, (run_id,) if run_id else ())]
         for r in rows:
-            for k in ("metrics", "baseline_metrics", "config_json", "leakage", "tokens", "warnings"):
+            for k in ("metrics", "baseline_metrics", "config_json", "leakage", "tokens", "warnings", "champion"):
                 r[k] = json.loads(r[k]) if r[k] else None
         return rows
 

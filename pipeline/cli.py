@@ -55,11 +55,12 @@ class Engine(str, Enum):
 def _run(cfg: PipelineConfig, engine: Engine, until: str | None = None, only_ablation: bool = False) -> None:
     from pipeline.collect.base import SourceError
     from pipeline.executors import ExecutorError
+    from pipeline.tracking import TrackingError
 
     try:
         run_id = _run_engine(cfg, engine, until, only_ablation)
-    except (SourceError, ExecutorError, ConfigError) as exc:
-        # A user's mistake (a path that matches nothing, a scheduler out of reach): one line.
+    except (SourceError, ExecutorError, ConfigError, TrackingError) as exc:
+        # A user's mistake (a path that matches nothing, a scheduler or tracking server out of reach): one line.
         if state["debug"]:
             raise
         console.print(Text(f"error: {exc}", style="red"), soft_wrap=True)
@@ -72,6 +73,7 @@ def _run(cfg: PipelineConfig, engine: Engine, until: str | None = None, only_abl
 def _run_engine(cfg: PipelineConfig, engine: Engine, until: str | None, only_ablation: bool) -> str:
     from pipeline import runner
 
+    runner.preflight(cfg)  # one line for a user's mistake, not a failed flow run's traceback
     if engine is Engine.prefect and until is None and not only_ablation:
         # Verified here: the 20 s default start-up of Prefect's ephemeral server is too short on
         # 2 cores, and analytics would try to reach the internet.

@@ -136,12 +136,16 @@ def _cfg(config: Optional[Path], out_dir: Optional[Path]) -> Any:
 
 def _fail_on_server_errors(fn: Any, code: int = 1) -> Any:
     from pipeline.annotate.client import AnnotationServerError
+    from pipeline.tracking import TrackingError
 
     try:
         return fn()
     except AnnotationServerError as exc:  # AuthError included: the message never holds the token
         _consoles()[0].print(Text(str(exc), style="red"))
         raise typer.Exit(code) from None
+    except TrackingError as exc:  # a tracking server out of reach: the user's to fix
+        _consoles()[0].print(Text(f"error: {exc}", style="red"), soft_wrap=True)
+        raise typer.Exit(2) from None
 
 
 CONFIG = typer.Option(None, "--config", "-c", help="pipeline YAML; without it, the demo")
@@ -263,4 +267,4 @@ def annotate_sync(config: Optional[Path] = CONFIG, out_dir: Optional[Path] = OUT
     console, out = _consoles()
     out.print(f"{new} new accepted decision(s) since the last retrain (threshold {cfg.annotate.retrain_threshold})")
     if retrain and new >= cfg.annotate.retrain_threshold:
-        out.print(run_retrain(cfg)["markdown"])
+        out.print(_fail_on_server_errors(lambda: run_retrain(cfg))["markdown"])

@@ -20,6 +20,7 @@ from pipeline.dedup.config import DedupConfig
 from pipeline.executors.config import DaskConfig, ExecutorName
 from pipeline.experiments.config import AblationConfig, TrainTask
 from pipeline.split.config import SplitConfig
+from pipeline.tracking.config import TrackingConfig
 
 
 class RunConfig(Strict):
@@ -48,6 +49,7 @@ class PipelineConfig(Strict):
     split: SplitConfig = Field(default_factory=SplitConfig)
     train: list[TrainTask] = Field(default_factory=list, description="models to train on the split data")
     ablation: AblationConfig | None = Field(default=None, description="train every task on each data variant")
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig, description="MLflow runs and champions")
 
     @model_validator(mode="after")
     def _train_names(self) -> "PipelineConfig":

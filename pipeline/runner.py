@@ -23,6 +23,7 @@ from pipeline.progress import ProgressFactory
 from pipeline.stage import Stage
 from pipeline.steps import MODEL_STEPS, STEP_NAMES, Step, steps_until
 from pipeline.store import StageOutput, StageStore
+from pipeline.tracking.store import check_tracking, open_tracker
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +60,22 @@ class RunContext:
         return lambda stage, total: factory(f"{prefix} {stage}", total)
 
 
+def preflight(config: PipelineConfig) -> None:
+    """The user's mistakes that can be seen before a run starts: a source path that matches no
+    file, a tracking server that does not answer. Raised as their one-line errors."""
+    from pipeline.collect.stage import check_sources
+
+    check_sources(config.sources)
+    check_tracking(config)
+
+
 def start_run(config: PipelineConfig, progress: ProgressFactory | None = None,
               executor: Executor | None = None) -> RunContext:
     # The executor first: a scheduler out of reach fails before the catalog records a run.
     owned = executor is None
     executor = executor or make_executor(config.run.executor, config.run.workers, config.run.dask)
     try:
+        check_tracking(config)  # a tracking server out of reach fails here, before the run directory is touched
         out = Path(config.run.out_dir)
         out.mkdir(parents=True, exist_ok=True)
         catalog = Catalog(out)
@@ -107,11 +118,13 @@ def run_data_steps(ctx: RunContext, until: str | None = None) -> StageOutput:
 
 def step_train(ctx: RunContext, source: StageOutput, split: StageOutput) -> list[dict]:
     """Train every configured task on the current data; each model is recorded in the catalog."""
+    from pipeline.experiments.tracked import track_model
     from pipeline.experiments.training import split_tables, train_variant
+    from pipeline.train.stage import cap_splits
 
     from pipeline.config import ConfigError
 
-    rows, version = [], code_version()
+    rows, version, tracker = [], code_version(), open_tracker(ctx.config)
     for task in ctx.config.train:
         tables = split_tables(split, task)
         if tables["train"].num_rows == 0:
@@ -124,7 +137,12 @@ def step_train(ctx: RunContext, source: StageOutput, split: StageOutput) -> list
             split_output=split, tables=tables, baseline=True, code_version=version,
             progress=ctx.progress_under(task.name),
         )
-        ctx.catalog.record_model(row)
+        ctx.catalog.record_model(row)  # recorded before tracking: a store failing now loses no model
+        if tracker is not None:
+            capped, _ = cap_splits(tables["train"], tables["validation"], tables["test"], task.train)
+            row.update(track_model(tracker, row, register=True, tables=dict(zip(("train", "validation", "test"),
+                                                                                 capped))))
+            ctx.catalog.record_model(row)
         rows.append(row)
     return rows
 
@@ -147,7 +165,13 @@ def finish_run(ctx: RunContext, error: BaseException | None = None) -> Path:
             log.warning("closing the %s executor failed: %s", ctx.executor.name, exc)
     status = "succeeded" if error is None else "failed"
     ctx.catalog.finish_run(ctx.run_id, status, None if error is None else f"{type(error).__name__}: {error}")
-    return write_report(ctx.config.run.out_dir, ctx.run_id)
+    report = write_report(ctx.config.run.out_dir, ctx.run_id)
+    tracked = [m["mlflow_run_id"] for m in ctx.catalog.models(ctx.run_id) if m.get("mlflow_run_id")]
+    if tracked and error is None:
+        from pipeline.tracking.log import log_report
+
+        log_report(open_tracker(ctx.config), tracked, report)
+    return report
 
 
 @contextmanager

@@ -62,27 +62,6 @@ def classifier_predictions(model_dir: str | Path, table: pa.Table, batch_size: i
     return pa.Table.from_pylist(rows, schema=PREDICTION_SCHEMA)
 
 
-def load_causal_lm_dir(model_dir: str | Path) -> tuple[Any, Any]:
-    """A train stage's SFT output (full weights or a LoRA adapter over its base) and its tokenizer."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    path = Path(model_dir)
-    if (path / "adapter_config.json").is_file():
-        from peft import AutoPeftModelForCausalLM
-
-        # The adapter names its base (the folder training loaded), which is loaded first.
-        model = AutoPeftModelForCausalLM.from_pretrained(str(path), dtype=torch.float32)
-    elif (path / "config.json").is_file():
-        model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.float32)
-    else:
-        raise FileNotFoundError(f"{model_dir} holds no trained causal LM (config.json or adapter_config.json)")
-    tokenizer = AutoTokenizer.from_pretrained(str(path))
-    if tokenizer.pad_token is None:  # padding is masked out of the loss, so any token will do
-        tokenizer.pad_token = tokenizer.eos_token
-    return model.eval(), tokenizer
-
-
 def lm_confidences(model_dir: str | Path, table: pa.Table, batch_size: int = 8, max_length: int = 512,
                    device: str = "auto") -> pa.Table:
     """exp(-mean NLL) of each record's answer given its prompt, in (0, 1].
@@ -98,7 +77,9 @@ def lm_confidences(model_dir: str | Path, table: pa.Table, batch_size: int = 8, 
     kinds = set(table.column("kind").to_pylist())
     if not kinds <= LM_KINDS:
         raise ValueError(f"lm_confidences scores instruction and code records; got {sorted(kinds - LM_KINDS)}")
-    model, tokenizer = load_causal_lm_dir(model_dir)
+    from pipeline.train.models import load_trained_causal_lm
+
+    model, tokenizer = load_trained_causal_lm(model_dir)
     torch_device = pick_device(device)
     model.to(torch_device)
     examples = []

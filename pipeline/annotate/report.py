@@ -43,6 +43,7 @@ def metric_changes(before: dict[str, dict[str, Any]], after: list[dict[str, Any]
             "task": m["task"], "model_id": m["model_id"], "data_version": m["data_version"],
             "previous_data_version": old["data_version"] if old else None,
             "same_test_set": bool(old) and old["test_fingerprint"] == m["test_fingerprint"],
+            "champion": m.get("champion"),
             "metrics": {k: {"before": old_metrics.get(k), "after": v,
                             "change": None if old_metrics.get(k) is None else round(v - old_metrics[k], 6)}
                         for k, v in sorted(new_metrics.items())},
@@ -63,8 +64,22 @@ def _markdown(applied: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         for k, v in r["metrics"].items():
             fmt = lambda x: "-" if x is None else f"{x:.4f}"  # noqa: E731
             lines.append(f"| {k} | {fmt(v['before'])} | {fmt(v['after'])} | {fmt(v['change'])} |")
-        lines.append("")
+        lines += ["", champion_line(r["champion"]), ""] if r.get("champion") else [""]
     return "\n".join(lines)
+
+
+def champion_line(d: dict[str, Any]) -> str:
+    """The champion gate's decision in one sentence."""
+    scores = f"{d['metric']} {d['score']:.4f}"
+    if d.get("champion_score") is not None:
+        scores += f" vs the champion's {d['champion_score']:.4f}" + (
+            " (scored again on this test set)" if d.get("champion_rescored") else " on the same test set")
+    if d["decision"] == "promoted":
+        return f"Champion: {d['registered_model']} v{d['version']} promoted ({d['reason']}; {scores})."
+    if d["decision"] == "kept":
+        return (f"Champion: {d['registered_model']} v{d['champion_version']} kept; the new v{d['version']} is "
+                f"{d['reason']} ({scores}). Selection and pre-annotation keep using v{d['champion_version']}.")
+    return f"Champion: {d['registered_model']} v{d['version']} ({d['reason']})."
 
 
 def annotation_html(stage_dir: str | Path) -> list[str]:

@@ -79,20 +79,13 @@ class LabelPredictor:
         self._model: Any = None
 
     def setup(self) -> None:
-        import torch
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from pipeline.train.models import load_trained_classifier
 
-        if not (self.model_dir / "config.json").is_file() and not (self.model_dir / "adapter_config.json").is_file():
-            raise FileNotFoundError(f"label gate: {self.model_dir} holds no trained classifier (config.json)")
-        if (self.model_dir / "adapter_config.json").is_file():
-            from peft import AutoPeftModelForSequenceClassification
-
-            model = AutoPeftModelForSequenceClassification.from_pretrained(str(self.model_dir))
-        else:
-            model = AutoModelForSequenceClassification.from_pretrained(str(self.model_dir), dtype=torch.float32)
-        self._model = model.eval()
-        self._tokenizer = AutoTokenizer.from_pretrained(str(self.model_dir))
-        self.id2label = {int(k): v for k, v in model.config.id2label.items()}
+        try:
+            self._model, self._tokenizer = load_trained_classifier(self.model_dir)
+        except FileNotFoundError:
+            raise FileNotFoundError(f"label gate: {self.model_dir} holds no trained classifier (config.json)") from None
+        self.id2label = {int(k): v for k, v in self._model.config.id2label.items()}
 
     def predict(self, texts: list[str]) -> list[tuple[str, dict[str, float]]]:
         """(predicted label, probability per label) for each text."""

@@ -47,6 +47,14 @@ def file_extensions(fmt: str) -> tuple[str, ...] | None:
     return _FOLDER_EXTENSIONS.get(fmt)
 
 
+def check_sources(sources: list[SourceConfig]) -> None:
+    """Raise SourceError for a file-based source whose path matches no file, before any run starts."""
+    for src in sources:
+        extensions = file_extensions(src.format)
+        if extensions is not None and src.path:
+            expand_paths(src.path, extensions, src.exclude)
+
+
 def read_source(source: SourceConfig, files: list[Path] | None = None) -> ReaderOutput:
     """Every raw item of one source (or of `files` of it), in a stable order."""
     if source.format in _PER_FILE:

@@ -106,6 +106,44 @@ def load_causal_lm(name: str) -> tuple[Any, Any, str]:
     return model, tokenizer, path
 
 
+def load_trained_classifier(model_dir: str | Path) -> tuple[Any, Any]:
+    """A train stage's classifier (full weights, or a LoRA adapter over its base) and its tokenizer."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    path = Path(model_dir)
+    if (path / "adapter_config.json").is_file():
+        from peft import AutoPeftModelForSequenceClassification
+
+        model = AutoPeftModelForSequenceClassification.from_pretrained(str(path))
+    elif (path / "config.json").is_file():
+        model = AutoModelForSequenceClassification.from_pretrained(str(path), dtype=torch.float32)
+    else:
+        raise FileNotFoundError(f"{model_dir} holds no trained classifier (config.json or adapter_config.json)")
+    return model.eval(), AutoTokenizer.from_pretrained(str(path))
+
+
+def load_trained_causal_lm(model_dir: str | Path) -> tuple[Any, Any]:
+    """A train stage's SFT output (full weights or a LoRA adapter over its base) and its tokenizer."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = Path(model_dir)
+    if (path / "adapter_config.json").is_file():
+        from peft import AutoPeftModelForCausalLM
+
+        # The adapter names its base (the folder training loaded), which is loaded first.
+        model = AutoPeftModelForCausalLM.from_pretrained(str(path), dtype=torch.float32)
+    elif (path / "config.json").is_file():
+        model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.float32)
+    else:
+        raise FileNotFoundError(f"{model_dir} holds no trained causal LM (config.json or adapter_config.json)")
+    tokenizer = AutoTokenizer.from_pretrained(str(path))
+    if tokenizer.pad_token is None:  # padding is masked out of the loss, so any token will do
+        tokenizer.pad_token = tokenizer.eos_token
+    return model.eval(), tokenizer
+
+
 def apply_method(model: Any, config: Any, task: str) -> Any:
     """Make the part of the model chosen by `config.method` trainable; returns the model to train."""
     if config.method == "freeze":

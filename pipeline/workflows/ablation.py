@@ -24,10 +24,12 @@ from pipeline.experiments.config import AblationConfig, TrainTask
 from pipeline.experiments.controls import random_control
 from pipeline.experiments.effects import Arm, ablation_effects
 from pipeline.experiments.leakage import leakage_strata, model_leakage
+from pipeline.experiments.tracked import track_model
 from pipeline.experiments.training import split_tables, train_variant, without_leaks
 from pipeline.fingerprint import code_version
 from pipeline.split.stage import SplitStage
 from pipeline.steps import cache_dir
+from pipeline.tracking.store import open_tracker
 
 
 class AblationError(ValueError):
@@ -91,7 +93,7 @@ def run_ablation(ctx: Any, ablation: AblationConfig) -> list[dict[str, Any]]:
         splits[v.name] = _split(ctx, ctx.output(v.after), label=f"split:{v.name}")
     eval_name = ablation.eval_variant or ablation.variants[-1].name
     after = {v.name: v.after for v in ablation.variants}
-    rows, version = [], code_version()
+    rows, version, tracker = [], code_version(), open_tracker(ctx.config)
     for task in tasks:
         fixed = split_tables(splits[eval_name], task)
         trains, leaked = {}, {}
@@ -123,6 +125,9 @@ def run_ablation(ctx: Any, ablation: AblationConfig) -> list[dict[str, Any]]:
                            control_of=arm.name.removesuffix("~random") if arm.role == "random_control" else None,
                            leakage=model_leakage(row, strata) if strata is not None else None)
                 ctx.catalog.record_model(row)
+                if tracker is not None:  # experiments are tracked, never registered
+                    row.update(track_model(tracker, row))
+                    ctx.catalog.record_model(row)
                 task_rows.append(row)
         if ablation.intervals:
             ctx.catalog.record_effects(ctx.run_id, ablation_effects(task_rows, arms, ablation.resamples,

@@ -14,13 +14,13 @@ from pipeline.runner import run_pipeline
 
 def push_for_review(cfg: Any, client: AnnotationClient) -> dict[str, Any]:
     """The current data (pipeline steps up to `annotate`, reused from the store) pushed per kind,
-    with the latest model of each kind in the run's catalog driving selection and pre-annotations."""
+    with each kind's champion (`selection_models`) driving selection and pre-annotations."""
     ctx = run_pipeline(cfg, until="annotate")
     table = ctx.output("annotate").read_kept()
     stage_dirs = [o.path for o in ctx.outputs.values()]
     pairs = read_side_tables([d for d in stage_dirs if d.name.startswith("dedup_")], "pairs.parquet")
     candidates = read_side_tables([d for d in stage_dirs if d.name.startswith("augment_")], "candidates.parquet")
-    models = {m["kind"]: m["model_dir"] for m in Catalog(cfg.run.out_dir).models()}  # the latest per kind
+    models = selection_models(cfg)
     out = {}
     for kind, project in ensure_projects(client, cfg.annotate, table).items():
         model = models.get(kind)
@@ -29,6 +29,26 @@ def push_for_review(cfg: Any, client: AnnotationClient) -> dict[str, Any]:
         out[kind]["project"] = {"id": project.id, "title": project.title, "created": project.created,
                                 "updated": project.updated}
     return out
+
+
+def selection_models(cfg: Any) -> dict[str, str]:
+    """kind -> the model folder that selects and pre-annotates its records: the champion of the
+    kind's first train task in the tracking store; with tracking off (or a run directory from
+    before tracking), the latest model of the kind in the catalog."""
+    from pipeline.tracking.champion import champion_model_dir
+    from pipeline.tracking.store import open_tracker
+
+    latest = {m["kind"]: m["model_dir"] for m in Catalog(cfg.run.out_dir).models() if m["variant"] == "current"}
+    tracker = open_tracker(cfg)
+    if tracker is None:
+        return latest
+    out: dict[str, str] = {}
+    for task in cfg.train:
+        if task.kind not in out:
+            champion = champion_model_dir(tracker, task.name)
+            if champion is not None:
+                out[task.kind] = str(champion)
+    return {**latest, **out}  # a kind with no champion yet: its models predate tracking
 
 
 def retrain(cfg: Any) -> dict[str, Any]:
