@@ -59,20 +59,43 @@ def main(argv: list[str] | None = None) -> None:
     deploy_or_serve(curation_flow, ENTRYPOINT, args, flow_parameters(args.config))
 
 
-def deploy_or_serve(flow: object, entrypoint: str, args: argparse.Namespace, params: dict[str, str]) -> None:
-    """Register `flow` with a work pool when one is named, else serve it from this process."""
+def concurrency(collision: str) -> object:
+    """One run of a deployment at a time; an overlapping one waits (ENQUEUE) or is dropped
+    (CANCEL_NEW) instead of failing on the run directory's lock."""
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+
+    return ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy(collision))
+
+
+def deployment_options(args: argparse.Namespace | None, params: dict[str, str], collision: str,
+                       triggers: list | None = None) -> dict[str, object]:
+    """What every deployment of this project carries: parameters, a concurrency limit, and its
+    schedule (when `args` gives a cron) and event triggers."""
     from prefect.schedules import Cron
 
-    schedule = Cron(args.cron, timezone=args.timezone)
+    options: dict[str, object] = {"parameters": params, "concurrency_limit": concurrency(collision)}
+    if args is not None and args.cron:
+        options["schedule"] = Cron(args.cron, timezone=args.timezone)
+    if triggers:
+        options["triggers"] = triggers
+    return options
+
+
+def deploy_or_serve(flow: object, entrypoint: str, args: argparse.Namespace, params: dict[str, str],
+                    collision: str = "ENQUEUE", triggers: list | None = None,
+                    also: list[tuple[object, str, str, dict[str, object]]] = ()) -> None:
+    """Register `flow` (and the `also` deployments: flow, entrypoint, name, options) with a work pool
+    when one is named, else serve them all from this process."""
+    deployments = [(flow, entrypoint, args.name, deployment_options(args, params, collision, triggers)), *also]
     if args.work_pool:
-        # The worker loads the flow from the repository folder (a `set_working_directory` pull step).
-        source = flow.from_source(source=str(REPO_ROOT), entrypoint=entrypoint)  # type: ignore[attr-defined]
-        source.deploy(name=args.name, work_pool_name=args.work_pool, schedule=schedule, parameters=params,
-                      build=False, push=False)
+        # The worker loads the flows from the repository folder (a `set_working_directory` pull step).
+        for fl, entry, name, options in deployments:
+            source = fl.from_source(source=str(REPO_ROOT), entrypoint=entry)  # type: ignore[attr-defined]
+            source.deploy(name=name, work_pool_name=args.work_pool, build=False, push=False, **options)
     else:
         from prefect import serve
 
-        serve(flow.to_deployment(name=args.name, schedule=schedule, parameters=params))  # type: ignore[attr-defined]
+        serve(*(fl.to_deployment(name=name, **options) for fl, _, name, options in deployments))  # type: ignore[attr-defined]
 
 
 if __name__ == "__main__":

@@ -3,11 +3,13 @@
 - `annotation_push_flow`: the current data (pipeline steps up to `annotate`, reused from the
   store) -> a Label Studio project per kind -> the selected records with the latest model's
   pre-annotations.
-- `annotation_sync_flow` (scheduled, or woken by the webhook receiver): pull what changed; when
-  the accepted decisions that are new since the last retrain reach `annotate.retrain_threshold`,
-  run `retrain_flow`.
-- `retrain_flow`: the pipeline with the annotations applied -> split -> train -> evaluate, and a
-  report of each task's metrics against the model trained before (the previous data version).
+- `annotation_sync_flow` (scheduled, or started by the `curate.annotations.submitted` event the
+  webhook receiver sends): pull what changed, send a `curate.annotation.accepted` event per newly
+  accepted decision, and `curate.retrain.due` once `annotate.retrain_threshold` are new since the
+  last retrain (flows/events.py).
+- `retrain_flow` (its own deployment, started by those events): the pipeline with the annotations
+  applied -> split -> train -> evaluate, a report of each task's metrics against the model trained
+  before, and the champion gate's decision.
 
 The server's URL and token come from the environment or a Secret block (deploy/annotation_secrets.py).
 """
@@ -97,28 +99,47 @@ def retrain_task(cfg: PipelineConfig) -> dict[str, Any]:
 
 @flow(name="retrain")
 def retrain_flow(config_path: str | None = None, config: dict[str, Any] | None = None,
-                 out_dir: str | None = None) -> dict[str, Any]:
-    """split -> train -> evaluate on the data with the annotations applied; reports the metric change."""
-    changes = retrain_task(_config(config_path, config, out_dir))
+                 out_dir: str | None = None, force: bool = False) -> dict[str, Any]:
+    """split -> train -> evaluate on the data with the annotations applied; reports the metric change
+    and the champion decision. Skipped when no accepted decision is new since the last retrain
+    (a second trigger for the same decisions), unless `force`."""
+    from pipeline.annotate.sync import new_accepted_since_retrain
+
+    cfg = _config(config_path, config, out_dir)
+    new = new_accepted_since_retrain(cfg.run.out_dir, cfg.annotate)
+    if new == 0 and not force:
+        get_run_logger().info("no accepted decision is new since the last retrain: nothing to retrain on")
+        return {"skipped": True, "new_accepted": 0}
+    changes = retrain_task(cfg)
     create_markdown_artifact(changes["markdown"], key="retrain-metric-change",
-                             description="Metrics before and after the new annotations")
-    return changes
+                             description="Metrics before and after the new annotations, and the champion")
+    return {**changes, "skipped": False, "new_accepted": new}
+
+
+@task(name="announce-decisions", cache_policy=NO_CACHE, persist_result=False)
+def announce_task(cfg: PipelineConfig) -> dict[str, Any]:
+    """Send an event per newly accepted decision, and `curate.retrain.due` once the threshold is reached."""
+    from flows.events import announce
+
+    out = announce(cfg)
+    get_run_logger().info("%d newly accepted decision(s) announced; %d new since the last retrain (threshold %d)%s",
+                          out["announced"], out["new_accepted"], cfg.annotate.retrain_threshold,
+                          ": retrain due" if out["due"] else "")
+    return out
 
 
 @flow(name="annotation-sync")
 def annotation_sync_flow(config_path: str | None = None, config: dict[str, Any] | None = None,
                          out_dir: str | None = None, url: str | None = None, token: str | None = None,
-                         retrain: bool = True) -> dict[str, Any]:
-    from pipeline.annotate.sync import new_accepted_since_retrain
-
+                         retrain: bool = False) -> dict[str, Any]:
+    """Pull what changed and announce the newly accepted decisions as events (the retrain
+    deployment reacts to them). `retrain=True` also retrains here, in this run, when due: for use
+    without deployments."""
     cfg = _config(config_path, config, out_dir)
     pulled = pull_task(cfg, make_client(url, token))
-    new = new_accepted_since_retrain(cfg.run.out_dir, cfg.annotate)
-    due = new >= cfg.annotate.retrain_threshold
-    get_run_logger().info("%d new accepted decisions since the last retrain (threshold %d)%s", new,
-                          cfg.annotate.retrain_threshold, ": retraining" if due and retrain else "")
-    result: dict[str, Any] = {"pulled": pulled, "new_accepted": new, "retrained": False}
-    if due and retrain:
+    announced = announce_task(cfg)
+    result: dict[str, Any] = {"pulled": pulled, **announced, "retrained": False}
+    if announced["due"] and retrain:
         result["retrain"] = retrain_flow(config=cfg.model_dump(mode="json"), out_dir=cfg.run.out_dir)
         result["retrained"] = True
     return result

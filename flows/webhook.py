@@ -1,9 +1,10 @@
-"""Serve the Label Studio webhook receiver, and start the annotation-sync deployment when it fires.
+"""Serve the Label Studio webhook receiver; each burst of annotations becomes one Prefect event.
 
-The receiver (pipeline/annotate/webhook.py) debounces annotation events; here its trigger is
-"create a flow run of the sync deployment" and nothing more: `run_deployment(timeout=0)` returns
-as soon as the run is scheduled, and the deployment's own serve process or worker runs it, with
-its retries and logs in Prefect. A burst of annotations thus becomes one sync run, not fifty.
+The receiver (pipeline/annotate/webhook.py) coalesces annotation webhooks into bursts; here a
+burst's action is "send `curate.annotations.submitted`" and nothing more. The annotation-sync
+deployment's event trigger (deploy/) turns the event into a pull, run by the deployment's own
+serve process or worker with its retries, concurrency limit and logs in Prefect. A burst of
+annotations thus becomes one sync run, not fifty.
 
     CURATE_WEBHOOK_SECRET=... python -m flows.webhook --port 9000
 
@@ -25,19 +26,20 @@ from pipeline.annotate.webhook import WebhookReceiver
 
 log = logging.getLogger("flows.webhook")
 
-DEFAULT_DEPLOYMENT = "annotation-sync/annotation-sync"
 SECRET_ENV = "CURATE_WEBHOOK_SECRET"
 
 
-def deployment_trigger(deployment: str = DEFAULT_DEPLOYMENT) -> Callable[[dict[str, Any]], None]:
-    """A trigger that schedules one run of `deployment` ("flow name/deployment name") and returns."""
-    from prefect.deployments import run_deployment
+def event_trigger(receiver_name: str) -> Callable[[dict[str, Any]], None]:
+    """A trigger that sends one `curate.annotations.submitted` event per burst, with its summary."""
+    from prefect.events import emit_event
+
+    from flows.events import SUBMITTED
 
     def trigger(summary: dict[str, Any]) -> None:
-        # timeout=0: return once the run exists, do not wait for it; as_subflow=False: this
-        # process is no flow, and the run must stand on its own in the UI.
-        run = run_deployment(name=deployment, timeout=0, as_subflow=False, tags=["webhook"])
-        log.info("started %s run %s for %s", deployment, run.id, summary)
+        event = emit_event(event=SUBMITTED, payload=summary,
+                           resource={"prefect.resource.id": f"curate.webhook.{receiver_name}",
+                                     "prefect.resource.name": receiver_name})
+        log.info("sent %s (%s) for %s", SUBMITTED, getattr(event, "id", "not sent"), summary)
 
     return trigger
 
@@ -50,21 +52,20 @@ def read_secret(secret_env: str = SECRET_ENV) -> str:
     return secret
 
 
-def serve_webhook(deployment: str = DEFAULT_DEPLOYMENT, host: str = "127.0.0.1", port: int = 9000,
-                  secret_env: str = SECRET_ENV, debounce_s: float = 5.0,
+def serve_webhook(host: str = "127.0.0.1", port: int = 9000, secret_env: str = SECRET_ENV, debounce_s: float = 5.0,
                   stop: threading.Event | None = None) -> WebhookReceiver:
     """Receive webhooks until interrupted (Ctrl-C, SIGTERM, or `stop` set); returns the stopped receiver."""
     secret = read_secret(secret_env)  # first: a missing secret fails before Prefect is even imported
     from prefect.settings import PREFECT_API_URL
 
     if not PREFECT_API_URL.value():
-        log.warning("PREFECT_API_URL is not set: runs go to a temporary server that no worker watches")
+        log.warning("PREFECT_API_URL is not set: events go to a temporary server that no deployment listens on")
     stop = stop or threading.Event()
-    receiver = WebhookReceiver(deployment_trigger(deployment), secret, host=host, port=port, debounce_s=debounce_s)
+    receiver = WebhookReceiver(event_trigger(f"{host}:{port}"), secret, host=host, port=port, debounce_s=debounce_s)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a service manager stops us with SIGTERM
     with receiver:
-        log.info("waking %s on annotation events at %s", deployment, receiver.url)
+        log.info("sending annotation events for webhooks received at %s", receiver.url)
         try:
             while not stop.wait(1.0):
                 pass
@@ -77,14 +78,13 @@ def serve_webhook(deployment: str = DEFAULT_DEPLOYMENT, host: str = "127.0.0.1",
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--deployment", default=DEFAULT_DEPLOYMENT, help="flow name/deployment name to run")
     p.add_argument("--host", default="127.0.0.1", help="bind address (put a TLS reverse proxy in front)")
     p.add_argument("--port", type=int, default=9000)
     p.add_argument("--debounce", type=float, default=5.0, help="seconds to coalesce a burst of events")
     p.add_argument("--secret-env", default=SECRET_ENV, help="environment variable that holds the secret")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    serve_webhook(args.deployment, args.host, args.port, args.secret_env, args.debounce)
+    serve_webhook(args.host, args.port, args.secret_env, args.debounce)
 
 
 if __name__ == "__main__":

@@ -49,3 +49,7 @@ class AnnotateConfig(Strict):
     pull_page_size: int = Field(default=500, ge=1, le=5000, description="tasks per page when pulling")
     retrain_threshold: int = Field(default=20, ge=1,
                                    description="retrain once this many new accepted decisions exist since the last")
+    retrain_window_s: int = Field(
+        default=3600, ge=1, le=30 * 86400, description="deployments: a burst of retrain_threshold accepted "
+        "decisions within this many seconds starts a retrain at once (its event trigger's window); slower "
+        "ones start it when a sync finds the threshold reached")

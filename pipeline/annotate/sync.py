@@ -22,6 +22,7 @@ from pipeline.annotate.store import (
 from pipeline.atomic import write_json_atomic, write_table_atomic
 
 RETRAIN_STATE = "retrain.json"
+ANNOUNCED_STATE = "announced.json"  # accepted decisions already sent out as events
 PENDING = "pending_push.parquet"  # the selection of a push not yet finished (and its counts, .json)
 
 
@@ -156,14 +157,31 @@ def accepted_decisions(out_dir: str | Path, config: AnnotateConfig) -> dict[str,
     return out
 
 
+def _changed_since(out_dir: str | Path, config: AnnotateConfig, state_file: str) -> dict[str, str]:
+    """Accepted decisions that are new or changed since the ones saved in `state_file`."""
+    state_path = Path(out_dir) / "annotations" / state_file
+    before = json.loads(state_path.read_text())["decisions"] if state_path.is_file() else {}
+    return {rid: v for rid, v in accepted_decisions(out_dir, config).items() if before.get(rid) != v}
+
+
 def new_accepted_since_retrain(out_dir: str | Path, config: AnnotateConfig) -> int:
     """Accepted decisions that are new or changed since the last retrain recorded in retrain.json."""
-    state_path = Path(out_dir) / "annotations" / RETRAIN_STATE
-    before = json.loads(state_path.read_text())["decisions"] if state_path.is_file() else {}
-    now = accepted_decisions(out_dir, config)
-    return sum(1 for rid, v in now.items() if before.get(rid) != v)
+    return len(_changed_since(out_dir, config, RETRAIN_STATE))
 
 
-def mark_retrained(out_dir: str | Path, config: AnnotateConfig, run_id: str) -> None:
+def mark_retrained(out_dir: str | Path, run_id: str, decisions: dict[str, str]) -> None:
+    """Record `decisions` (taken when the retrain started: later ones were not trained on) as trained on."""
     write_json_atomic(Path(out_dir) / "annotations" / RETRAIN_STATE,
-                      {"run_id": run_id, "at": now_iso(), "decisions": accepted_decisions(out_dir, config)})
+                      {"run_id": run_id, "at": now_iso(), "decisions": decisions})
+
+
+def decisions_to_announce(out_dir: str | Path, config: AnnotateConfig) -> dict[str, str]:
+    """record id -> verdict of the accepted decisions not yet sent out as events."""
+    return _changed_since(out_dir, config, ANNOUNCED_STATE)
+
+
+def mark_announced(out_dir: str | Path, config: AnnotateConfig, announced: dict[str, str]) -> None:
+    """Remember what was announced (after sending: a failed send is sent again, never lost)."""
+    path = Path(out_dir) / "annotations" / ANNOUNCED_STATE
+    before = json.loads(path.read_text())["decisions"] if path.is_file() else {}
+    write_json_atomic(path, {"at": now_iso(), "decisions": {**before, **announced}})

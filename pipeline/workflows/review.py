@@ -7,7 +7,7 @@ from typing import Any
 
 from pipeline.annotate.client import AnnotationClient
 from pipeline.annotate.report import metric_changes, previous_models
-from pipeline.annotate.sync import ensure_projects, mark_retrained, push_kind, read_side_tables
+from pipeline.annotate.sync import accepted_decisions, ensure_projects, mark_retrained, push_kind, read_side_tables
 from pipeline.catalog import Catalog
 from pipeline.runner import run_pipeline
 
@@ -55,7 +55,8 @@ def retrain(cfg: Any) -> dict[str, Any]:
     """split -> train -> evaluate on the data with the annotations applied; the metric change
     against each task's previous model, and the decisions now counted as trained on."""
     before = previous_models(cfg.run.out_dir)
+    decisions = accepted_decisions(cfg.run.out_dir, cfg.annotate)  # a decision pulled from now on is not trained on
     ctx = run_pipeline(cfg, until="train")
     changes = metric_changes(before, ctx.catalog.models(ctx.run_id), ctx)
-    mark_retrained(cfg.run.out_dir, cfg.annotate, ctx.run_id)
+    mark_retrained(cfg.run.out_dir, ctx.run_id, decisions)
     return changes

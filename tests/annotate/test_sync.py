@@ -198,6 +198,28 @@ def test_repush_creates_no_tasks(loop, annotated):
     assert sum(len(v) for v in loop["client"].task_index(loop["project"].id).values()) == 12
 
 
+def accepted_events(out_dir: str, want: int, wait_s: float = 20.0) -> list:
+    """The `curate.annotation.accepted` events of this run directory in the Prefect API (sent
+    asynchronously: polled until `want` arrive or the wait ends)."""
+    import time
+
+    from prefect.client.orchestration import get_client
+    from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
+
+    from flows.events import ACCEPTED, run_dir_resource
+
+    rid = run_dir_resource(out_dir)["prefect.resource.id"]
+    flt = EventFilter(event=EventNameFilter(name=[ACCEPTED]), resource=EventResourceFilter(id=[rid]))
+    deadline, events = time.monotonic() + wait_s, []
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:
+            events = client.read_events(flt).events
+            if len(events) >= want:
+                break
+            time.sleep(0.5)
+    return events
+
+
 def test_sync_flow_retrains_on_the_merged_labels(prefect_harness, loop, annotated):
     from flows.annotation import annotation_sync_flow
     from pipeline.catalog import Catalog
@@ -205,7 +227,7 @@ def test_sync_flow_retrains_on_the_merged_labels(prefect_harness, loop, annotate
     cfg, server_url = loop["cfg"], loop["client"].url
     token = loop["token"]
     result = annotation_sync_flow(config=cfg.model_dump(mode="json"), url=server_url,
-                                  token=token)
+                                  token=token, retrain=True)
     assert result["pulled"]["classification"]["new"] == 0
     # The disagreement goes back in the queue for a third annotator, once.
     assert result["pulled"]["classification"]["requeue"] == {"unclear": 1, "requeued": 1, "at_max": 0,
@@ -214,7 +236,11 @@ def test_sync_flow_retrains_on_the_merged_labels(prefect_harness, loop, annotate
     task = loop["client"].sdk.tasks.get(split_task)
     assert task.overlap == 3 and not task.is_labeled
     assert result["new_accepted"] == 3  # relabel, confirm, and the updated task; the split stays queued
-    assert result["retrained"]
+    assert result["announced"] == 3 and result["due"] and result["retrained"]
+    # Each newly accepted decision went out as a Prefect event naming the run directory.
+    events = accepted_events(cfg.run.out_dir, 3)
+    assert len({e.payload["record_id"] for e in events}) == 3 and annotated["relabel"] in {
+        e.payload["record_id"] for e in events}
     model = result["retrain"]["models"][0]
     assert model["data_version"] != loop["model"]["data_version"]
     assert model["previous_data_version"] == loop["model"]["data_version"]
@@ -231,8 +257,8 @@ def test_sync_flow_retrains_on_the_merged_labels(prefect_harness, loop, annotate
     split_rec = next(r for r in kept if r["id"] == annotated["split"])  # unclear: unchanged
     assert not any(o["op"].startswith("annotate.") for o in split_rec["operations"])
     # Nothing new since: the next sync does not retrain.
-    again = annotation_sync_flow(config=cfg.model_dump(mode="json"), url=server_url, token=token)
-    assert again["new_accepted"] == 0 and not again["retrained"]
+    again = annotation_sync_flow(config=cfg.model_dump(mode="json"), url=server_url, token=token, retrain=True)
+    assert again["new_accepted"] == 0 and again["announced"] == 0 and not again["retrained"]
     assert again["pulled"]["classification"]["requeue"]["requeued"] == 0
 
 

@@ -116,7 +116,7 @@ def test_a_failing_trigger_does_not_stop_the_receiver_and_stop_flushes():
     assert len(calls.summaries) == 3 and (rx.failed, rx.triggered) == (1, 2)
 
 
-# -- the served receiver starts a Prefect deployment (flows/webhook.py), under the test harness
+# -- the served receiver sends a Prefect event per burst (flows/webhook.py), under the test harness
 
 def test_serving_without_the_secret_names_the_variable(monkeypatch):
     from flows.webhook import serve_webhook
@@ -127,25 +127,21 @@ def test_serving_without_the_secret_names_the_variable(monkeypatch):
 
 
 @pytest.mark.prefect
-def test_served_receiver_schedules_one_deployment_run_per_burst(label_studio_boot, prefect_harness, monkeypatch):
-    from prefect import flow
+def test_served_receiver_sends_one_event_per_burst(label_studio_boot, prefect_harness, monkeypatch):
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+    from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
 
+    from flows.events import SUBMITTED
     from flows.webhook import serve_webhook
     from pipeline.annotate.server import free_port
 
-    @flow(name="annotation-sync-probe")
-    def probe() -> None:  # stands in for annotation-sync: only its deployment is needed here
-        pass
-
-    dep_id = probe.to_deployment(name="webhook-probe").apply()
     monkeypatch.setenv("CURATE_TEST_WEBHOOK_SECRET", SECRET)
     port, stop, served = free_port(), threading.Event(), []
     server = threading.Thread(target=lambda: served.append(serve_webhook(
-        "annotation-sync-probe/webhook-probe", port=port, secret_env="CURATE_TEST_WEBHOOK_SECRET",
-        debounce_s=0.5, stop=stop)))
+        port=port, secret_env="CURATE_TEST_WEBHOOK_SECRET", debounce_s=0.5, stop=stop)))
     server.start()
+    flt = EventFilter(event=EventNameFilter(name=[SUBMITTED]),
+                      resource=EventResourceFilter(id=[f"curate.webhook.127.0.0.1:{port}"]))
     try:
         url, deadline = f"http://127.0.0.1:{port}/webhook", time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -155,15 +151,15 @@ def test_served_receiver_schedules_one_deployment_run_per_burst(label_studio_boo
             except urllib.error.URLError:
                 time.sleep(0.1)  # not listening yet
         assert post(url, event(task=2))[0] == 200 and post(url, event(task=3))[0] == 200
-        runs: list = []
+        events: list = []
         with get_client(sync_client=True) as c:
-            while time.monotonic() < deadline + 20 and not runs:
+            while time.monotonic() < deadline + 20 and not events:
                 time.sleep(0.5)
-                runs = c.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[dep_id])))
+                events = c.read_events(flt).events
     finally:
         stop.set()
         server.join(30)
-    assert len(runs) == 1 and "webhook" in runs[0].tags and runs[0].state.is_scheduled()
+    assert len(events) == 1 and events[0].payload["tasks"] == 3
     assert served and (served[0].accepted, served[0].triggered) == (3, 1)
 
 

@@ -34,11 +34,21 @@ def test_deployment_has_the_schedule_and_parameters(tmp_path):
 
 def test_prefect_yaml_declares_the_same_deployment():
     project = yaml.safe_load((ROOT / "deploy" / "prefect.yaml").read_text())
-    dep, sync = project["deployments"]
+    dep, sync, retrain = project["deployments"]
     from deploy import annotation_deployment
+    from flows.events import ACCEPTED, RETRAIN_DUE, SUBMITTED
+    from pipeline.annotate.config import AnnotateConfig
 
     assert sync["entrypoint"] == annotation_deployment.ENTRYPOINT and sync["name"] == annotation_deployment.DEPLOYMENT
     assert sync["schedules"][0]["cron"] == annotation_deployment.DEFAULT_CRON
+    assert [t["expect"] for t in sync["triggers"]] == [[SUBMITTED]]
+    assert retrain["entrypoint"] == annotation_deployment.RETRAIN_ENTRYPOINT and "schedules" not in retrain
+    burst, due = retrain["triggers"]
+    defaults = AnnotateConfig()
+    assert burst["expect"] == [ACCEPTED] and due["expect"] == [RETRAIN_DUE]
+    assert (burst["threshold"], burst["within"]) == (defaults.retrain_threshold, defaults.retrain_window_s)
+    assert [d["concurrency_limit"] for d in (dep, sync, retrain)] == [
+        {"limit": 1, "collision_strategy": s} for s in ("ENQUEUE", "CANCEL_NEW", "CANCEL_NEW")]
     assert dep["entrypoint"] == ENTRYPOINT and (ROOT / ENTRYPOINT.split(":")[0]).is_file()
     assert dep["schedules"][0]["cron"] == DEFAULT_CRON
     assert json.dumps(project["pull"]).count("set_working_directory") == 1
@@ -56,3 +66,22 @@ def test_annotation_sync_deployment_has_its_schedule(tmp_path):
                                              parameters=flow_parameters(str(cfg)))
     assert [s.schedule.cron for s in dep.schedules] == [SYNC_CRON]
     assert dep.parameters == {"config_path": str(cfg.resolve())}
+
+
+def test_retrain_deployment_is_triggered_by_this_run_directorys_events(tmp_path):
+    from deploy.annotation_deployment import retrain_deployment
+    from flows.events import ACCEPTED, RETRAIN_DUE, run_dir_resource
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"run: {{out_dir: {tmp_path / 'out'}}}\n"
+                   f"sources:\n  - {{name: s, kind: instruction, format: jsonl, path: {tmp_path / 'x.jsonl'}}}\n"
+                   "annotate: {retrain_threshold: 7, retrain_window_s: 120}\n")
+    flow, entrypoint, name, options = retrain_deployment(str(cfg))
+    dep = flow.to_deployment(name=name, **options)
+    burst, due = dep.triggers
+    resource = run_dir_resource(tmp_path / "out")["prefect.resource.id"]
+    assert burst.expect == {ACCEPTED} and burst.threshold == 7 and burst.within.total_seconds() == 120
+    assert due.expect == {RETRAIN_DUE} and due.threshold == 1
+    assert all(t.match.root["prefect.resource.id"] == resource for t in (burst, due))
+    assert burst.parameters == {"config_path": str(cfg)} and not dep.schedules
+    assert dep.concurrency_limit == 1 and dep.concurrency_options.collision_strategy.value == "CANCEL_NEW"
