@@ -91,18 +91,20 @@ def pull_task(cfg: PipelineConfig, client: Any) -> dict[str, Any]:
 
 
 @task(name="retrain", cache_policy=NO_CACHE, persist_result=False)
-def retrain_task(cfg: PipelineConfig) -> dict[str, Any]:
+def retrain_task(cfg: PipelineConfig, client: Any = None) -> dict[str, Any]:
     from pipeline.workflows.review import retrain
 
-    return retrain(cfg)
+    return retrain(cfg, client)
 
 
 @flow(name="retrain")
 def retrain_flow(config_path: str | None = None, config: dict[str, Any] | None = None,
-                 out_dir: str | None = None, force: bool = False) -> dict[str, Any]:
+                 out_dir: str | None = None, force: bool = False, url: str | None = None,
+                 token: str | None = None, refresh: bool = True) -> dict[str, Any]:
     """split -> train -> evaluate on the data with the annotations applied; reports the metric change
-    and the champion decision. Skipped when no accepted decision is new since the last retrain
-    (a second trigger for the same decisions), unless `force`."""
+    and the champion decision, and (with `refresh`) gives the tasks still open in Label Studio the
+    champion's predictions. Skipped when no accepted decision is new since the last retrain (a
+    second trigger for the same decisions), unless `force`."""
     from pipeline.annotate.sync import new_accepted_since_retrain
 
     cfg = _config(config_path, config, out_dir)
@@ -110,10 +112,16 @@ def retrain_flow(config_path: str | None = None, config: dict[str, Any] | None =
     if new == 0 and not force:
         get_run_logger().info("no accepted decision is new since the last retrain: nothing to retrain on")
         return {"skipped": True, "new_accepted": 0}
-    changes = retrain_task(cfg)
+    changes = retrain_task(cfg, make_client(url, token) if refresh and _pushed(cfg) else None)
     create_markdown_artifact(changes["markdown"], key="retrain-metric-change",
                              description="Metrics before and after the new annotations, and the champion")
     return {**changes, "skipped": False, "new_accepted": new}
+
+
+def _pushed(cfg: PipelineConfig) -> bool:
+    from pipeline.annotate.store import existing_stores
+
+    return any(st.state().get("project_id") for st in existing_stores(cfg.run.out_dir, cfg.annotate).values())
 
 
 @task(name="announce-decisions", cache_policy=NO_CACHE, persist_result=False)
@@ -140,6 +148,7 @@ def annotation_sync_flow(config_path: str | None = None, config: dict[str, Any] 
     announced = announce_task(cfg)
     result: dict[str, Any] = {"pulled": pulled, **announced, "retrained": False}
     if announced["due"] and retrain:
-        result["retrain"] = retrain_flow(config=cfg.model_dump(mode="json"), out_dir=cfg.run.out_dir)
+        result["retrain"] = retrain_flow(config=cfg.model_dump(mode="json"), out_dir=cfg.run.out_dir, url=url,
+                                         token=token)
         result["retrained"] = True
     return result

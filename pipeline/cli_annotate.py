@@ -267,4 +267,4 @@ def annotate_sync(config: Optional[Path] = CONFIG, out_dir: Optional[Path] = OUT
     console, out = _consoles()
     out.print(f"{new} new accepted decision(s) since the last retrain (threshold {cfg.annotate.retrain_threshold})")
     if retrain and new >= cfg.annotate.retrain_threshold:
-        out.print(_fail_on_server_errors(lambda: run_retrain(cfg))["markdown"])
+        out.print(_fail_on_server_errors(lambda: run_retrain(cfg, client))["markdown"])

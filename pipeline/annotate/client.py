@@ -60,6 +60,10 @@ class AnnotationClient(Protocol):
 
     def set_model_version(self, project_id: int, model_version: str) -> None: ...
 
+    def open_tasks(self, project_id: int) -> dict[str, int]: ...
+
+    def import_predictions(self, project_id: int, predictions: list[dict[str, Any]]) -> int: ...
+
     def changed_tasks(self, project_id: int, since: str | None, page_size: int) -> Iterator[list[dict[str, Any]]]:
         """Pages of tasks updated after `since` (ISO time; None: all), each with its annotations."""
         ...
@@ -202,6 +206,26 @@ class SdkClient:
                 if rid:
                     index.setdefault(rid, []).append(t["id"])
         return index
+
+    def open_tasks(self, project_id: int, page_size: int = 1000) -> dict[str, int]:
+        """record id -> task id of the tasks still waiting for annotations (not `is_labeled`)."""
+        query = {"filters": {"conjunction": "and", "items": []}, "ordering": ["tasks:id"]}
+        out: dict[str, int] = {}
+        for page in self._pages("list open tasks", project_id, query, page_size, "task_only"):
+            for t in page:
+                rid = (t.get("data") or {}).get("record_id")
+                if rid and not t.get("is_labeled"):
+                    out.setdefault(rid, t["id"])
+        return out
+
+    def import_predictions(self, project_id: int, predictions: list[dict[str, Any]]) -> int:
+        """Add predictions (each with its `task`); the number the server took."""
+        from label_studio_sdk import PredictionRequest
+
+        request = [PredictionRequest(**p) for p in predictions]
+        r = self._call("import predictions", lambda: self._ls.projects.import_predictions(project_id, request=request),
+                       retry_if=_refused)
+        return int(getattr(r, "created", None) or len(predictions))
 
     def set_model_version(self, project_id: int, model_version: str) -> None:
         self._call("set the project's model version",

@@ -94,6 +94,10 @@ def push_kind(client: AnnotationClient, config: AnnotateConfig, out_dir: str | P
         write_json_atomic(pending.with_suffix(".json"), counts)
         write_table_atomic(pending, selected)
     manifest = push_records(client, project_id, table, selected, store, config.push, predictions, version, on_batch)
+    if version is not None:  # the project's open tasks now carry this model's predictions (refresh_predictions)
+        from pipeline.annotate.refresh import PREDICTIONS_VERSION
+
+        store.save_state({**store.state(), PREDICTIONS_VERSION: version})
     pending.unlink()
     pending.with_suffix(".json").unlink(missing_ok=True)
     manifest["selection"] = {"counts": counts, "strategies_skipped_for_missing_input": skipped}

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.annotate.client import AnnotationClient
+from pipeline.annotate.refresh import refresh_predictions
 from pipeline.annotate.report import metric_changes, previous_models
 from pipeline.annotate.sync import accepted_decisions, ensure_projects, mark_retrained, push_kind, read_side_tables
 from pipeline.catalog import Catalog
@@ -21,6 +22,8 @@ def push_for_review(cfg: Any, client: AnnotationClient) -> dict[str, Any]:
     pairs = read_side_tables([d for d in stage_dirs if d.name.startswith("dedup_")], "pairs.parquet")
     candidates = read_side_tables([d for d in stage_dirs if d.name.startswith("augment_")], "candidates.parquet")
     models = selection_models(cfg)
+    # First the tasks still open get this model's predictions, if theirs came from another one.
+    refresh_predictions(client, cfg.annotate, cfg.run.out_dir, table, models)
     out = {}
     for kind, project in ensure_projects(client, cfg.annotate, table).items():
         model = models.get(kind)
@@ -51,12 +54,25 @@ def selection_models(cfg: Any) -> dict[str, str]:
     return {**latest, **out}  # a kind with no champion yet: its models predate tracking
 
 
-def retrain(cfg: Any) -> dict[str, Any]:
+def retrain(cfg: Any, client: AnnotationClient | None = None) -> dict[str, Any]:
     """split -> train -> evaluate on the data with the annotations applied; the metric change
-    against each task's previous model, and the decisions now counted as trained on."""
+    against each task's previous model, the champion decisions, and the decisions now counted as
+    trained on. With a `client`, the tasks still open get the champion's predictions."""
     before = previous_models(cfg.run.out_dir)
     decisions = accepted_decisions(cfg.run.out_dir, cfg.annotate)  # a decision pulled from now on is not trained on
     ctx = run_pipeline(cfg, until="train")
     changes = metric_changes(before, ctx.catalog.models(ctx.run_id), ctx)
     mark_retrained(cfg.run.out_dir, ctx.run_id, decisions)
+    if client is not None:
+        changes["predictions"] = refresh_predictions(client, cfg.annotate, cfg.run.out_dir,
+                                                     ctx.output("annotate").read_kept(), selection_models(cfg))
+        changes["markdown"] += "\n" + refresh_markdown(changes["predictions"])
     return changes
+
+
+def refresh_markdown(refreshed: dict[str, dict[str, Any]]) -> str:
+    lines = ["## Pre-annotations of the open tasks", ""]
+    for kind, r in refreshed.items():
+        lines.append(f"- {kind}: already from {r['model_version']}" if r["unchanged"] else
+                     f"- {kind}: {r['refreshed']} of {r['open_tasks']} open tasks now show {r['model_version']}")
+    return "\n".join(lines if refreshed else [])

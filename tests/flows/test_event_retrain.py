@@ -82,7 +82,6 @@ def seed_decisions(cfg, records: list[dict], label_for: dict[str, str]) -> None:
              "lead_time": 3.0, "result": json.dumps(annotation_result("classification", label=label_for[r["id"]])),
              "sync_id": "seeded", "seen_at": now_iso()} for i, r in enumerate(records)]
     store.append_versions("seeded", rows)
-    store.save_state({**store.state(), "project_id": 1, "project": "seeded"})
 
 
 def test_accepted_decision_events_start_the_retrain_deployment_on_a_worker(prefect_server, tmp_path):
