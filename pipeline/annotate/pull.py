@@ -55,6 +55,8 @@ def pull_annotations(client: AnnotationClient, project_id: int, store: Annotatio
               "tasks_without_record_id": 0}
     by_annotator: Counter = Counter()
     known_ids = {v["annotation_id"] for v in stored}
+    # Who made each annotation: a deletion arrives as an absence and must still name its author.
+    author = {v["annotation_id"]: (v["annotator"], v["created_at"]) for v in sorted(stored, key=lambda v: v["updated_at"])}
     newest = parse_time(cursor) if cursor else None
     for page_no, page in enumerate(client.changed_tasks(project_id, since, page_size)):
         rows = []
@@ -79,12 +81,14 @@ def pull_annotations(client: AnnotationClient, project_id: int, store: Annotatio
                 by_annotator[rows[-1]["annotator"] or "unknown"] += 1
                 seen.add(key)
                 known_ids.add(a["id"])
+                author[a["id"]] = (rows[-1]["annotator"], rows[-1]["created_at"])
             for gone in sorted(live_by_task.get(task["id"], set()) - present):
                 key = (gone, task["updated_at"], True)
                 if key not in seen:
                     counts["deleted"] += 1
                     rows.append(_version(task, {"id": gone, "updated_at": task["updated_at"]}, users, sync_id,
                                          deleted=True))
+                    rows[-1]["annotator"], rows[-1]["created_at"] = author.get(gone, (None, None))
                     seen.add(key)
             live_by_task[task["id"]] = present
         counts["pages"] += 1

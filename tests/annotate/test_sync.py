@@ -213,7 +213,7 @@ def accepted_events(out_dir: str, want: int, wait_s: float = 20.0) -> list:
     deadline, events = time.monotonic() + wait_s, []
     with get_client(sync_client=True) as client:
         while time.monotonic() < deadline:
-            events = client.read_events(flt).events
+            events = client.read_events(flt, limit=50).events
             if len(events) >= want:
                 break
             time.sleep(0.5)
@@ -260,6 +260,34 @@ def test_sync_flow_retrains_on_the_merged_labels(prefect_harness, loop, annotate
     again = annotation_sync_flow(config=cfg.model_dump(mode="json"), url=server_url, token=token, retrain=True)
     assert again["new_accepted"] == 0 and again["announced"] == 0 and not again["retrained"]
     assert again["pulled"]["classification"]["requeue"]["requeued"] == 0
+
+
+def test_open_tasks_get_a_new_models_predictions(loop, annotated):
+    """After a retrain the tasks annotators have not finished show the new model's guesses; the
+    finished ones are left alone, and a second refresh for the same model changes nothing."""
+    from pipeline.annotate.predict import model_version
+    from pipeline.annotate.refresh import PREDICTIONS_VERSION, refresh_predictions
+    from pipeline.annotate.sync import store_for
+    from pipeline.catalog import Catalog
+
+    cfg, client, pid = loop["cfg"], loop["client"], loop["project"].id
+    current = [m["model_dir"] for m in Catalog(cfg.run.out_dir).models() if m["variant"] == "current"]
+    first, newest = current[0], current[-1]
+    shown = store_for(cfg.run.out_dir, cfg.annotate, "classification").state()[PREDICTIONS_VERSION]
+    # The sync's retrain refreshed the open tasks if its model became the champion: use the other one.
+    target = newest if shown != model_version(newest) else first
+    assert model_version(target) != shown
+    models = {"classification": target}
+    open_tasks = client.open_tasks(pid)
+    done = {rid for rid, tasks in client.task_index(pid).items()} - set(open_tasks)
+    assert open_tasks and done  # some tasks are fully annotated, the rest still open
+    out = refresh_predictions(client, cfg.annotate, cfg.run.out_dir, loop["table"], models)["classification"]
+    assert out["refreshed"] == out["open_tasks"] == len(open_tasks) and not out["unchanged"]
+    assert client.sdk.projects.get(id=pid).model_version == model_version(target)
+    task = client.sdk.tasks.get(id=next(iter(open_tasks.values())))
+    assert model_version(target) in {p.model_version for p in task.predictions}
+    again = refresh_predictions(client, cfg.annotate, cfg.run.out_dir, loop["table"], models)["classification"]
+    assert again["unchanged"] and again["refreshed"] == 0
 
 
 def test_annotate_stage_accounts_and_reports_agreement(loop, annotated):

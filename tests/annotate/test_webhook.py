@@ -155,7 +155,7 @@ def test_served_receiver_sends_one_event_per_burst(label_studio_boot, prefect_ha
         with get_client(sync_client=True) as c:
             while time.monotonic() < deadline + 20 and not events:
                 time.sleep(0.5)
-                events = c.read_events(flt).events
+                events = c.read_events(flt, limit=50).events
     finally:
         stop.set()
         server.join(30)
