@@ -24,6 +24,13 @@ DEFAULT_LEARNING_RATES = {"full": 5e-5, "freeze": 1e-4, "lora": 5e-4}
 class TrainConfig(Strict):
     """Fine-tune a pretrained model on the train split, select on validation, report on test."""
 
+    # -- which trainer
+    backend: Literal["builtin", "hf"] = Field(
+        default="builtin", description="builtin: this project's loop (one device); hf: transformers.Trainer "
+        "(classification) or TRL's SFTTrainer (instruction, code), with checkpoints every epoch and resume, "
+        "and several GPUs under `accelerate launch`")
+    gradient_checkpointing: bool = Field(
+        default=False, description="recompute activations in the backward pass: less memory, ~30% slower")
     # -- model and method
     model: str | None = Field(
         default=None,
@@ -71,7 +78,8 @@ class TrainConfig(Strict):
     max_train_records: int | None = Field(default=None, ge=1)
     max_eval_records: int | None = Field(default=None, ge=1, description="caps validation and test each")
     device: Literal["auto", "cpu", "cuda"] = Field(
-        default="auto", description="auto: CUDA with bf16 autocast when available, else CPU in fp32"
+        default="auto", description="auto: CUDA when available (bf16 autocast, or fp16 with loss scaling on "
+        "GPUs without bf16), else CPU in fp32"
     )
     # -- evaluation
     eval_batch_size: int | None = Field(default=None, ge=1, description="default: 2 x batch_size")

@@ -32,13 +32,24 @@ class LoopResult:
         return self.train_tokens / self.train_seconds if self.train_seconds else 0.0
 
 
-def autocast(device: Any) -> Any:
-    """bf16 autocast on CUDA (fp32 master weights); CPU stays in fp32, where bf16 is slower."""
+def mixed_precision(device: Any) -> str | None:
+    """bf16 on a CUDA GPU that has it, fp16 (with loss scaling) on one that does not; CPU: fp32,
+    where bf16 is slower."""
     import torch
 
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+    if device.type != "cuda":
+        return None
+    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+
+
+def autocast(device: Any) -> Any:
+    """Autocast to the device's mixed precision over fp32 master weights."""
+    import torch
+
+    precision = mixed_precision(device)
+    if precision is None:
+        return contextlib.nullcontext()
+    return torch.autocast("cuda", dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
 
 
 def make_optimizer(model: Any, config: TrainConfig, device: Any) -> Any:
@@ -88,6 +99,8 @@ def train_loop(
     optimizer = make_optimizer(model, config, device)
     scheduler = make_scheduler(optimizer, config, steps_per_epoch * config.epochs)
     trainable = [p for p in model.parameters() if p.requires_grad]
+    # fp16 gradients underflow without loss scaling; bf16 and fp32 need none (the scaler is then a no-op).
+    scaler = torch.amp.GradScaler("cuda", enabled=mixed_precision(device) == "fp16")
     advance, close = _progress(progress, "train", steps_per_epoch * config.epochs)
     out, best_score, best_state, stale = LoopResult(), None, None, 0
 
@@ -102,11 +115,13 @@ def train_loop(
             group_size = min(accum, n_batches - (i // accum) * accum)
             with autocast(device):
                 loss = loss_fn(model, batch)
-            (loss / group_size).backward()
+            scaler.scale(loss / group_size).backward()
             loss_sum += loss.detach()  # summed on the device; read once per epoch
             if (i + 1) % accum == 0 or i + 1 == n_batches:
+                scaler.unscale_(optimizer)
                 torch.nn.utils.clip_grad_norm_(trainable, config.max_grad_norm)
-                optimizer.step()
+                scaler.step(optimizer)
+                scaler.update()
                 scheduler.step()
                 optimizer.zero_grad(set_to_none=True)
                 advance(1)

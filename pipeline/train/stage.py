@@ -51,10 +51,18 @@ def train_and_evaluate(
     task = make_task(task_name, *splits, config, device)
     model, tokenizer, base_path = task.load()
     check_max_length(model, config.max_length)
+    if config.gradient_checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     model = apply_method(model, config, task_name).to(device)
     train_examples = task.prepare(tokenizer)
-    loop = train_loop(model, train_examples, task.pad_id, task.validate, config, device, score_key=task.score_key,
-                      higher_is_better=task.higher_is_better, loss_fn=task.loss, progress=progress)
+    if config.backend == "hf":
+        from pipeline.train.hf_backend import hf_train
+
+        loop = hf_train(model, tokenizer, task, train_examples, config, device, Path(out_dir), progress)
+    else:
+        loop = train_loop(model, train_examples, task.pad_id, task.validate, config, device,
+                          score_key=task.score_key, higher_is_better=task.higher_is_better, loss_fn=task.loss,
+                          progress=progress)
     evaluation = task.test(model, progress)
     trainable, total = count_parameters(model)
 
@@ -75,6 +83,10 @@ def train_and_evaluate(
     result.warnings = truncation_warnings(result.tokens, config.max_length, config.warn_truncated_share)
     result.seconds_total = time.perf_counter() - started
     save_outputs(model, tokenizer, result, Path(out_dir), evaluation.get("items"))
+    if config.backend == "hf":
+        from pipeline.train.hf_backend import checkpoint_dir
+
+        shutil.rmtree(checkpoint_dir(Path(out_dir)), ignore_errors=True)  # the model is saved: resume is moot
     return result
 
 
@@ -146,6 +158,9 @@ def save_outputs(model: Any, tokenizer: Any, result: TrainResult, out_dir: Path,
         model.save_pretrained(tmp)  # a PeftModel saves just its adapter (and the new head)
         tokenizer.save_pretrained(tmp)
         result.write(tmp)
+        from pipeline.train.card import model_card
+
+        (tmp / "README.md").write_text(model_card(result))  # replaces any card the base model shipped
         if items is not None:
             import pyarrow.parquet as pq
 
