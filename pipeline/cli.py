@@ -267,6 +267,11 @@ def _print_models(run_dir: Path, run_id: str) -> None:
     for m in models:
         for warning in m.get("warnings") or []:
             out.print(f"[yellow]warning[/] {m['task']}/{m['variant']}: {warning}")
+    from pipeline.tracking.champion import champion_line
+
+    for m in models:
+        if m.get("champion"):
+            out.print(f"{m['task']}: {champion_line(m['champion'])}", soft_wrap=True)
     _print_effects(Catalog(run_dir).effects(run_id))
 
 

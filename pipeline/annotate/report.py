@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.catalog import Catalog
+from pipeline.tracking.champion import champion_line
 
 
 def previous_models(out_dir: str) -> dict[str, dict[str, Any]]:
@@ -66,20 +67,6 @@ def _markdown(applied: dict[str, Any], rows: list[dict[str, Any]]) -> str:
             lines.append(f"| {k} | {fmt(v['before'])} | {fmt(v['after'])} | {fmt(v['change'])} |")
         lines += ["", champion_line(r["champion"]), ""] if r.get("champion") else [""]
     return "\n".join(lines)
-
-
-def champion_line(d: dict[str, Any]) -> str:
-    """The champion gate's decision in one sentence."""
-    scores = f"{d['metric']} {d['score']:.4f}"
-    if d.get("champion_score") is not None:
-        scores += f" vs the champion's {d['champion_score']:.4f}" + (
-            " (scored again on this test set)" if d.get("champion_rescored") else " on the same test set")
-    if d["decision"] == "promoted":
-        return f"Champion: {d['registered_model']} v{d['version']} promoted ({d['reason']}; {scores})."
-    if d["decision"] == "kept":
-        return (f"Champion: {d['registered_model']} v{d['champion_version']} kept; the new v{d['version']} is "
-                f"{d['reason']} ({scores}). Selection and pre-annotation keep using v{d['champion_version']}.")
-    return f"Champion: {d['registered_model']} v{d['version']} ({d['reason']})."
 
 
 def annotation_html(stage_dir: str | Path) -> list[str]:

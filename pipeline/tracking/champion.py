@@ -137,3 +137,17 @@ def version_model_dir(tracker: Tracker, version: Any) -> Path:
         tracker.call(f"fetch the weights of {version.name} v{version.version}", tracker.client.download_artifacts,
                      version.run_id, "model", str(target))
     return target / "model"
+
+
+def champion_line(d: dict[str, Any]) -> str:
+    """The champion gate's decision in one sentence."""
+    scores = f"{d['metric']} {d['score']:.4f}"
+    if d.get("champion_score") is not None:
+        scores += f" vs the champion's {d['champion_score']:.4f}" + (
+            " (scored again on this test set)" if d.get("champion_rescored") else " on the same test set")
+    if d["decision"] == "promoted":
+        return f"Champion: {d['registered_model']} v{d['version']} promoted ({d['reason']}; {scores})."
+    if d["decision"] == "kept":
+        return (f"Champion: {d['registered_model']} v{d['champion_version']} kept; the new v{d['version']} is "
+                f"{d['reason']} ({scores}). Selection and pre-annotation keep using v{d['champion_version']}.")
+    return f"Champion: {d['registered_model']} v{d['version']} ({d['reason']})."
