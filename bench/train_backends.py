@@ -57,6 +57,12 @@ def sft_tables(n: int):
 
 
 def _split(table):
+    """60/20/20 by position, after dropping repeated records (one id, one test item)."""
+    import pyarrow as pa
+
+    seen: set[str] = set()
+    keep = [not (i in seen or seen.add(i)) for i in table.column("id").to_pylist()]
+    table = table.filter(pa.array(keep))
     n = table.num_rows
     a, b = int(n * 0.6), int(n * 0.8)
     return table.slice(0, a), table.slice(a, b - a), table.slice(b, n - b)

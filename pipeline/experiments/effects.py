@@ -55,6 +55,9 @@ def metrics_for(kind: str, config: dict[str, Any], columns: list[Columns]) -> li
 
 def item_columns(items: dict[str, list], order: dict[str, int], labels: dict[str, int]) -> Columns:
     """One model's items as arrays in the shared test order (labels numbered across all arms)."""
+    if len(set(items["id"])) != len(items["id"]) or len(items["id"]) != len(order):
+        raise EffectsError(f"the test items must be {len(order)} distinct records, one row each; got "
+                           f"{len(items['id'])} rows of {len(set(items['id']))} ids")
     at = np.array([order[i] for i in items["id"]])
     out: Columns = {}
     for name, values in items.items():

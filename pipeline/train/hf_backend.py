@@ -4,9 +4,8 @@ instruction and code records.
 It replaces only the optimisation loop: the model, the method (full, freeze, LoRA), the encoded
 examples and the final test come from the same task code as the built-in loop's, so the two
 backends' metrics mean the same thing. What it adds is the Trainer's: a checkpoint every epoch
-and automatic resume of a killed run, every visible GPU (the Trainer's data parallelism),
-gradient checkpointing,
-bf16 or fp16 chosen by the device, early stopping with the best epoch's weights restored.
+and automatic resume of a killed run, every visible GPU (the Trainer's data parallelism), bf16
+or fp16 chosen by the device, early stopping with the best epoch's weights restored.
 """
 
 from __future__ import annotations
