@@ -85,3 +85,18 @@ def test_a_killed_run_resumes_from_its_last_epoch_checkpoint(cls_splits, tmp_pat
                                                                      batch_size=8), model_dir, data_version="v3")
     assert result.history[0].get("resumed_from") == done[-1].name and first >= 1
     assert [h["epoch"] for h in result.history] == [1, 2, 3]  # the whole run's epochs, from the checkpoint's log
+
+
+@pytest.mark.parametrize("backend", ["builtin", "hf"])
+def test_gradient_checkpointing_trains_the_same_lora_model(tiny_llama_dir, tmp_path, backend):
+    """Recomputing activations changes memory, not results: same seed, same validation loss."""
+    pairs = [(f"Name a colour number {i}.", ["Red.", "Blue.", "Green."][i % 3]) for i in range(16)]
+    table = instruction_table(pairs)
+    base = dict(backend=backend, model=str(tiny_llama_dir), method="lora", epochs=1, batch_size=4, max_length=48,
+                max_new_tokens=2)
+    plain = train_and_evaluate(table, table.slice(0, 4), table.slice(4, 4), TrainConfig(**base), tmp_path / "a",
+                               data_version="v")
+    checkpointed = train_and_evaluate(table, table.slice(0, 4), table.slice(4, 4),
+                                      TrainConfig(**base, gradient_checkpointing=True), tmp_path / "b",
+                                      data_version="v")
+    assert checkpointed.metrics["val_loss"] == pytest.approx(plain.metrics["val_loss"], rel=1e-4)
