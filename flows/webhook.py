@@ -30,15 +30,23 @@ SECRET_ENV = "CURATE_WEBHOOK_SECRET"
 
 
 def event_trigger(receiver_name: str) -> Callable[[dict[str, Any]], None]:
-    """A trigger that sends one `curate.annotations.submitted` event per burst, with its summary."""
+    """A trigger that sends one `curate.annotations.submitted` event per burst, with its summary.
+
+    It runs on the receiver's own thread, which would not see Prefect settings made in this
+    thread's context (a temporary API URL, a profile): the caller's context is captured here
+    and each event is sent inside a copy of it."""
+    import contextvars
+
     from prefect.events import emit_event
 
     from flows.events import SUBMITTED
 
+    caller = contextvars.copy_context()
+
     def trigger(summary: dict[str, Any]) -> None:
-        event = emit_event(event=SUBMITTED, payload=summary,
-                           resource={"prefect.resource.id": f"curate.webhook.{receiver_name}",
-                                     "prefect.resource.name": receiver_name})
+        event = caller.copy().run(emit_event, event=SUBMITTED, payload=summary,
+                                  resource={"prefect.resource.id": f"curate.webhook.{receiver_name}",
+                                            "prefect.resource.name": receiver_name})
         log.info("sent %s (%s) for %s", SUBMITTED, getattr(event, "id", "not sent"), summary)
 
     return trigger

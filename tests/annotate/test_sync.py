@@ -209,10 +209,11 @@ def accepted_events(out_dir: str, want: int, wait_s: float = 20.0) -> list:
     from flows.events import ACCEPTED, run_dir_resource
 
     rid = run_dir_resource(out_dir)["prefect.resource.id"]
-    flt = EventFilter(event=EventNameFilter(name=[ACCEPTED]), resource=EventResourceFilter(id=[rid]))
     deadline, events = time.monotonic() + wait_s, []
     with get_client(sync_client=True) as client:
         while time.monotonic() < deadline:
+            # A new filter each time: its default time window ends when it is made.
+            flt = EventFilter(event=EventNameFilter(name=[ACCEPTED]), resource=EventResourceFilter(id=[rid]))
             events = client.read_events(flt, limit=50).events
             if len(events) >= want:
                 break

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import contextvars
 import threading
 import time
 import urllib.error
@@ -137,11 +138,11 @@ def test_served_receiver_sends_one_event_per_burst(label_studio_boot, prefect_ha
 
     monkeypatch.setenv("CURATE_TEST_WEBHOOK_SECRET", SECRET)
     port, stop, served = free_port(), threading.Event(), []
-    server = threading.Thread(target=lambda: served.append(serve_webhook(
-        port=port, secret_env="CURATE_TEST_WEBHOOK_SECRET", debounce_s=0.5, stop=stop)))
+    # Served from this test's Prefect settings (the harness's API), as a main thread would be.
+    context = contextvars.copy_context()
+    server = threading.Thread(target=lambda: served.append(context.run(
+        serve_webhook, port=port, secret_env="CURATE_TEST_WEBHOOK_SECRET", debounce_s=0.5, stop=stop)))
     server.start()
-    flt = EventFilter(event=EventNameFilter(name=[SUBMITTED]),
-                      resource=EventResourceFilter(id=[f"curate.webhook.127.0.0.1:{port}"]))
     try:
         url, deadline = f"http://127.0.0.1:{port}/webhook", time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -155,6 +156,9 @@ def test_served_receiver_sends_one_event_per_burst(label_studio_boot, prefect_ha
         with get_client(sync_client=True) as c:
             while time.monotonic() < deadline + 20 and not events:
                 time.sleep(0.5)
+                # A new filter each time: its default time window ends when it is made.
+                flt = EventFilter(event=EventNameFilter(name=[SUBMITTED]),
+                                  resource=EventResourceFilter(id=[f"curate.webhook.127.0.0.1:{port}"]))
                 events = c.read_events(flt, limit=50).events
     finally:
         stop.set()
