@@ -30,7 +30,8 @@ def model_card(result: TrainResult) -> str:
              f"- **Training**: backend {config.get('backend', 'builtin')}, method {config.get('method')}, "
              f"{len(result.history)} epoch(s), best epoch {result.best_epoch}, learning rate "
              f"{config.get('learning_rate')}, batch {config.get('batch_size')}, max_length {config.get('max_length')}, "
-             f"seed {config.get('seed')}; {result.train_seconds:.1f} s, {result.tokens_per_second:,.0f} tokens/s",
+             f"seed {config.get('seed')}; {result.processes} process(es), {result.train_seconds:.1f} s, "
+             f"{result.tokens_per_second:,.0f} tokens/s",
              f"- **Code version**: `{result.code_version}`", "", "## Test metrics", "", "| metric | value |", "|---|---|"]
     lines += [f"| {k} | {_fmt(v)} |" for k, v in sorted(result.metrics.items()) if v is not None]
     if result.warnings:

@@ -28,7 +28,7 @@ class TrainConfig(Strict):
     backend: Literal["builtin", "hf"] = Field(
         default="builtin", description="builtin: this project's loop (one device); hf: transformers.Trainer "
         "(classification) or TRL's SFTTrainer (instruction, code), with checkpoints every epoch and resume, "
-        "and every GPU the process sees")
+        "and several GPUs or hosts under `accelerate launch -m pipeline.train.launch`")
     gradient_checkpointing: bool = Field(
         default=False, description="recompute activations in the backward pass: less memory, ~30% slower")
     # -- model and method

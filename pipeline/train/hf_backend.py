@@ -4,8 +4,8 @@ instruction and code records.
 It replaces only the optimisation loop: the model, the method (full, freeze, LoRA), the encoded
 examples and the final test come from the same task code as the built-in loop's, so the two
 backends' metrics mean the same thing. What it adds is the Trainer's: a checkpoint every epoch
-and automatic resume of a killed run, every visible GPU (the Trainer's data parallelism), bf16
-or fp16 chosen by the device, early stopping with the best epoch's weights restored.
+and automatic resume of a killed run, DDP over several GPUs or hosts (pipeline/train/launch.py),
+bf16 or fp16 chosen by the device, early stopping with the best epoch's weights restored.
 """
 
 from __future__ import annotations
@@ -131,8 +131,10 @@ def hf_train(model: Any, tokenizer: Any, task: Any, train_examples: list[dict], 
     if resume:
         log.info("resuming %s from %s", model_dir.name, resume)
     output = trainer.train(resume_from_checkpoint=resume)
-    return loop_result(trainer.state.log_history, output.metrics, train_examples, config,
-                       resumed_from=resume, best=trainer.state.best_model_checkpoint)
+    out = loop_result(trainer.state.log_history, output.metrics, train_examples, config,
+                      resumed_from=resume, best=trainer.state.best_model_checkpoint)
+    out.processes = trainer.args.world_size  # as the Trainer saw it: DDP processes, if launched so
+    return out
 
 
 def _progress_callback(progress: Any, epochs: int) -> Any:

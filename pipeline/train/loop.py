@@ -26,6 +26,7 @@ class LoopResult:
     best_epoch: int | None = None
     train_seconds: float = 0.0  # optimisation only; validation time is reported per epoch
     train_tokens: int = 0  # non-padding tokens seen by forward passes
+    processes: int = 1  # processes that trained together (the hf backend under a distributed launch)
 
     @property
     def tokens_per_second(self) -> float:

@@ -42,6 +42,7 @@ class TrainResult:
     library_versions: dict[str, str] = field(default_factory=dict)
     code_version: str = ""
     seconds_total: float = 0.0
+    processes: int = 1  # training processes (a distributed launch: one per GPU or host)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-able dict; NaN and infinities (e.g. an overflowing perplexity) become null."""

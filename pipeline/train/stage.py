@@ -63,6 +63,11 @@ def train_and_evaluate(
         loop = train_loop(model, train_examples, task.pad_id, task.validate, config, device,
                           score_key=task.score_key, higher_is_better=task.higher_is_better, loss_fn=task.loss,
                           progress=progress)
+    from pipeline.train.launch import is_main_process
+
+    if not is_main_process():  # another process of a distributed launch: process 0 tests and saves
+        return TrainResult(task=task_name, model_name=str(config.model), model_dir=str(Path(out_dir).resolve()),
+                           data_version=data_version, metrics={}, history=loop.history, processes=loop.processes)
     evaluation = task.test(model, progress)
     trainable, total = count_parameters(model)
 
@@ -78,6 +83,7 @@ def train_and_evaluate(
         best_epoch=loop.best_epoch, samples=evaluation.get("samples", []), trainable_parameters=trainable,
         total_parameters=total, base_model_path=base_path, config=config.model_dump(mode="json"),
         library_versions=library_versions(_TRAINING_LIBRARIES), code_version=code_version(),
+        processes=loop.processes,
     )
     result.tokens = getattr(task, "tokens", {})
     result.warnings = truncation_warnings(result.tokens, config.max_length, config.warn_truncated_share)
