@@ -339,8 +339,10 @@ def demo_data() -> None:
 from pipeline.cli_annotate import annotate_app, labelstudio_app  # noqa: E402 - needs `app`'s helpers above
 
 from pipeline.cli_export import export  # noqa: E402
+from pipeline.cli_models import models_app  # noqa: E402
 
 app.command()(export)
+app.add_typer(models_app, name="models")
 app.add_typer(labelstudio_app, name="labelstudio")
 app.add_typer(annotate_app, name="annotate")
 

@@ -181,3 +181,31 @@ def test_an_unreachable_tracking_server_is_one_line_and_exit_2(tmp_path):
     assert len(lines) == 1 and url in lines[0] and "unset MLFLOW_TRACKING_URI" in lines[0]
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()  # nothing half-written: checked before the run directory is made
+
+
+def test_the_champion_is_listed_and_moved_by_hand(history):
+    import subprocess
+    import sys
+
+    import yaml
+
+    from pipeline.tracking.champion import current_champion
+
+    d, runs = history
+    cfg = runs["good"][0]
+    (d / "c.yaml").write_text(yaml.safe_dump(cfg.model_dump(mode="json")))
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "pipeline.cli", "models", *args, "--config", str(d / "c.yaml")],
+                              capture_output=True, text=True, timeout=120)
+
+    listed = cli("list")
+    assert listed.returncode == 0 and "champion" in listed.stdout and "macro_f1" in listed.stdout
+    tracker = tracker_for(cfg)
+    before = int(current_champion(tracker, "tracked-reviews").version)
+    moved = cli("promote", "reviews", "1")
+    assert moved.returncode == 0 and f"now v1 (was v{before})" in moved.stdout
+    assert int(current_champion(tracker, "tracked-reviews").version) == 1
+    missing = cli("promote", "reviews", "99")
+    assert missing.returncode == 2 and "no version 99" in missing.stderr and "Traceback" not in missing.stderr
+    cli("promote", "reviews", str(before))  # the module's other tests expect the gate's champion
