@@ -14,18 +14,10 @@ only train. On CPU processes (no GPU) `torchrun` runs the same over gloo.
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import Any
 
-
-def is_main_process() -> bool:
-    """Process 0 of a distributed launch (accelerate and torchrun set RANK), or a single process."""
-    return int(os.environ.get("RANK", "0")) == 0
-
-
-def world_size() -> int:
-    return int(os.environ.get("WORLD_SIZE", "1"))
+from pipeline.train.distributed import is_main_process, world_size
 
 
 def latest_split(catalog: Any) -> Any:

@@ -63,7 +63,7 @@ def train_and_evaluate(
         loop = train_loop(model, train_examples, task.pad_id, task.validate, config, device,
                           score_key=task.score_key, higher_is_better=task.higher_is_better, loss_fn=task.loss,
                           progress=progress)
-    from pipeline.train.launch import is_main_process
+    from pipeline.train.distributed import is_main_process
 
     if not is_main_process():  # another process of a distributed launch: process 0 tests and saves
         return TrainResult(task=task_name, model_name=str(config.model), model_dir=str(Path(out_dir).resolve()),

@@ -99,5 +99,6 @@ def test_only_entry_points_import_the_aggregate_config():
     allowed = {"pipeline.cli", "pipeline.cli_common", "pipeline.runner", "pipeline.run_config", "pipeline.steps",
                "pipeline.schema_files",
                "pipeline.demo.config", "flows.curation", "flows.annotation",
-               "pipeline.workflows.planted_defects"}  # builds the run it measures, as the demo config does
+               "pipeline.workflows.planted_defects",  # builds the run it measures, as the demo config does
+               "pipeline.cli_models", "pipeline.train.launch"}  # entry points: `curate models`, a distributed launch
     assert importers <= allowed, importers - allowed
