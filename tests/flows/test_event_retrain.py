@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tracking.test_champion import write_reviews
+from tests.tracking.test_champion import config as reviews_config, write_reviews
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,12 +91,7 @@ def test_accepted_decision_events_start_the_retrain_deployment_on_a_worker(prefe
     from pipeline.runner import run_pipeline
 
     write_reviews(tmp_path / "reviews.jsonl", 60)
-    config = {"run": {"name": "events", "out_dir": str(tmp_path / "out"), "workers": 1},
-              "sources": [{"name": "reviews", "kind": "classification", "format": "jsonl",
-                           "path": str(tmp_path / "reviews.jsonl")}],
-              "dedup": {"near": {"enabled": False}, "semantic": {"enabled": False}},
-              "train": [{"name": "reviews", "kind": "classification",
-                         "train": {"epochs": 1, "batch_size": 16, "max_length": 32}}],
+    config = {**reviews_config(tmp_path, tmp_path / "reviews.jsonl", {"epochs": 1, "batch_size": 16, "max_length": 32}),
               "annotate": {"enabled": True, "project": "events", "kinds": ["classification"], "min_annotators": 1,
                            "retrain_threshold": 2, "retrain_window_s": 600}}
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(config))

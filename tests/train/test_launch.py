@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.tracking.test_champion import write_reviews
+from tests.tracking.test_champion import config as reviews_config, write_reviews
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,12 +26,8 @@ def test_two_processes_train_one_task_and_the_first_records_it(tmp_path):
     from pipeline.runner import run_pipeline
 
     write_reviews(tmp_path / "reviews.jsonl", 90)
-    config = {"run": {"name": "launch", "out_dir": str(tmp_path / "out"), "workers": 1},
-              "sources": [{"name": "reviews", "kind": "classification", "format": "jsonl",
-                           "path": str(tmp_path / "reviews.jsonl")}],
-              "dedup": {"near": {"enabled": False}, "semantic": {"enabled": False}},
-              "train": [{"name": "reviews", "kind": "classification",
-                         "train": {"epochs": 2, "batch_size": 8, "max_length": 32, "learning_rate": 1e-4}}]}
+    config = reviews_config(tmp_path, tmp_path / "reviews.jsonl",
+                            {"epochs": 2, "batch_size": 8, "max_length": 32, "learning_rate": 1e-4})
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(config))
     run_pipeline(load_config(tmp_path / "c.yaml"), until="split")
     torchrun = Path(sys.executable).parent / "torchrun"
