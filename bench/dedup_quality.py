@@ -192,14 +192,14 @@ class Semantic:
     def embed(self, embedder=None, cache=None) -> tuple:
         """Embeddings of the index's texts (cached on disk by content key and model); returns the
         (embedder, cache) so a second index reuses the loaded model."""
-        from pipeline.dedup.embed import EmbeddingCache, Embedder, embed_cached, resolve_device
+        from pipeline.dedup.embed import VectorCache, Embedder, embed_cached, resolve_device
 
         c = self.config
         self.device = resolve_device(self.device)
         if embedder is None:
             embedder = Embedder(model=c.model, device=self.device, batch_size=c.batch_size, fp16=c.fp16,
                                 max_seq_length=c.max_seq_length)
-            cache = EmbeddingCache(CACHE / "embeddings", embedder.model_key) if self.use_cache else None
+            cache = VectorCache(CACHE / "embeddings", embedder.model_key) if self.use_cache else None
         t0 = time.perf_counter()
         for kind, texts in self.index.texts.items():
             keys = [content_key(kind, t) for t in texts]

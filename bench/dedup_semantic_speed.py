@@ -43,7 +43,7 @@ import numpy as np  # noqa: E402
 import psutil  # noqa: E402
 
 from pipeline.demo.data import chatterbot_jsonl, data_home  # noqa: E402
-from pipeline.dedup.embed import Embedder, EmbeddingCache, embed_cached  # noqa: E402
+from pipeline.dedup.embed import Embedder, VectorCache, embed_cached  # noqa: E402
 from pipeline.dedup.neighbors import similar_pairs  # noqa: E402
 
 
@@ -138,10 +138,10 @@ def time_cache(texts: list[str], vecs: np.ndarray, model_key: str) -> dict:
     keys = [hashlib.blake2b(t.encode(), digest_size=16).digest() for t in texts]
     with tempfile.TemporaryDirectory() as root:
         t = time.perf_counter()
-        _, first = embed_cached(texts, keys, embedder, EmbeddingCache(root, embedder.model_key))
+        _, first = embed_cached(texts, keys, embedder, VectorCache(root, embedder.model_key))
         t1 = time.perf_counter() - t
         t = time.perf_counter()
-        _, second = embed_cached(texts, keys, embedder, EmbeddingCache(root, embedder.model_key))
+        _, second = embed_cached(texts, keys, embedder, VectorCache(root, embedder.model_key))
         t2 = time.perf_counter() - t
     return {"first": first, "first_s": t1, "second": second, "second_s": t2}
 

@@ -19,6 +19,7 @@ from pipeline.config_base import Strict, Threshold, require_unique
 from pipeline.dedup.config import DedupConfig
 from pipeline.executors.config import DaskConfig, ExecutorName
 from pipeline.experiments.config import AblationConfig, TrainTask
+from pipeline.score.config import ScoreConfig
 from pipeline.split.config import SplitConfig
 from pipeline.tracking.config import TrackingConfig
 
@@ -44,6 +45,7 @@ class PipelineConfig(Strict):
     collect: CollectConfig = Field(default_factory=CollectConfig)
     clean: CleanConfig = Field(default_factory=CleanConfig)
     dedup: DedupConfig = Field(default_factory=DedupConfig)
+    score: ScoreConfig = Field(default_factory=ScoreConfig, description="model and word-list scores, each then a decision")
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
     annotate: AnnotateConfig = Field(default_factory=AnnotateConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)
@@ -112,6 +114,10 @@ def resolve_paths(config: PipelineConfig, base: Path) -> PipelineConfig:
     label_gate = config.augment.gates.label
     if label_gate.model and (label_gate.model.startswith((".", "~")) or "/" in label_gate.model):
         label_gate.model = absolute(label_gate.model)
+    for scorer in config.score.scorers:  # a model folder named relative to the config file
+        model = getattr(scorer, "model", None)
+        if model and not Path(model).is_absolute() and (base / model).expanduser().exists():
+            scorer.model = absolute(model)
     for s in config.sources:
         if s.path:
             s.path = absolute(s.path)

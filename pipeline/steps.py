@@ -53,6 +53,17 @@ def _dedup(config: "PipelineConfig") -> list["Stage"]:
             if getattr(config.dedup, level).enabled]
 
 
+def _score(config: "PipelineConfig") -> list["Stage"]:
+    """One stage per scorer; a scorer that calls a server is given its client here."""
+    if not config.score.enabled:
+        return []
+    from pipeline.score.scorers import endpoint_client
+    from pipeline.score.stage import ScoreStage
+
+    scores = Path(config.run.cache_dir or Path(config.run.out_dir) / "cache") / "scores"
+    return [ScoreStage(spec, scores, endpoint_client(spec)) for spec in config.score.scorers]
+
+
 def _augment(config: "PipelineConfig") -> list["Stage"]:
     if not config.augment.enabled:
         return []
@@ -85,6 +96,8 @@ STEPS: tuple[Step, ...] = (
     Step("collect", "read every source into records", _collect),
     Step("clean", "normalise, redact PII, score and filter", _clean),
     Step("dedup", "exact, near-duplicate and semantic dedup, one stage per enabled level", _dedup),
+    Step("score", "model and word-list scores (perplexity/IFD, judge, classifier, flagged words), then a "
+         "decision; one stage per scorer", _score),
     Step("augment", "one stage per augmenter, outputs gated and with lineage", _augment),
     Step("annotate", "accepted human annotations applied (when pulled)", _annotate),
     Step("split", "train/validation/test by group; benchmark copies removed", _split),

@@ -33,12 +33,12 @@ class SimilarityScorer:
     """Cosine similarity of the changed fields before and after, with dedup's embedder and cache."""
 
     def __init__(self, config: GatesConfig, cache_dir: Path | None):
-        from pipeline.dedup.embed import Embedder, EmbeddingCache
+        from pipeline.dedup.embed import Embedder, VectorCache
 
         g = config.similarity
         self.kinds = set(g.kinds)
         self.embedder = Embedder(model=g.model, device=g.device, batch_size=g.batch_size)
-        self.cache = EmbeddingCache(cache_dir, self.embedder.model_key) if cache_dir else None
+        self.cache = VectorCache(cache_dir, self.embedder.model_key) if cache_dir else None
         self.counters: dict[str, int] = {}
 
     def score(self, cands: list[Candidate]) -> None:

