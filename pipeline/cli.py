@@ -20,7 +20,7 @@ from pipeline.config import ConfigError, PipelineConfig
 # process (a stage worker, a neighbour) holds a core; must be set before torch is imported.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Curate SFT data: collect, clean, deduplicate, augment, split, train, inspect.")
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Curate SFT data: collect, clean, deduplicate, score, augment, split, train, inspect.")
 
 
 @app.callback()
@@ -55,11 +55,12 @@ class Engine(str, Enum):
 def _run(cfg: PipelineConfig, engine: Engine, until: str | None = None, only_ablation: bool = False) -> None:
     from pipeline.collect.base import SourceError
     from pipeline.executors import ExecutorError
+    from pipeline.score.endpoint import EndpointError
     from pipeline.tracking import TrackingError
 
     try:
         run_id = _run_engine(cfg, engine, until, only_ablation)
-    except (SourceError, ExecutorError, ConfigError, TrackingError) as exc:
+    except (SourceError, ExecutorError, ConfigError, TrackingError, EndpointError) as exc:
         # A user's mistake (a path that matches nothing, a scheduler or tracking server out of reach): one line.
         if state["debug"]:
             raise

@@ -62,11 +62,13 @@ class RunContext:
 
 def preflight(config: PipelineConfig) -> None:
     """The user's mistakes that can be seen before a run starts: a source path that matches no
-    file, a tracking server that does not answer. Raised as their one-line errors."""
+    file, a tracking server or a judge endpoint that does not answer. Raised as their one-line errors."""
     from pipeline.collect.stage import check_sources
+    from pipeline.score.scorers import check_endpoints
 
     check_sources(config.sources)
     check_tracking(config)
+    check_endpoints(config)
 
 
 def start_run(config: PipelineConfig, progress: ProgressFactory | None = None,

@@ -18,6 +18,10 @@ from typing import Any
 _BACKOFF_S, _MAX_BACKOFF_S = 0.5, 8.0
 
 
+class EndpointError(RuntimeError):
+    """The endpoint does not answer at all: a user's mistake, reported before the run starts."""
+
+
 class EndpointFailure(Exception):
     def __init__(self, reason: str, detail: str, retry_after: float | None = None):
         super().__init__(f"{reason}: {detail}")
@@ -75,6 +79,20 @@ class ChatClient:
                                       limits=httpx.Limits(max_connections=self.concurrency))
             self._limit = _RateLimit(self.requests_per_second)
         return self._http
+
+    def check(self) -> None:
+        """Raise EndpointError unless the endpoint answers its model list (GET <url>/models)."""
+        import httpx
+
+        try:
+            response = self._client().get(f"{self.url}/models", timeout=min(self.timeout_s, 10.0))
+            if response.status_code < 500 and response.status_code != 404:
+                return
+            problem = f"HTTP {response.status_code}"
+        except httpx.HTTPError as exc:
+            problem = str(exc) or type(exc).__name__
+        raise EndpointError(f"the judge endpoint at {self.url} does not answer ({problem}): start the server, or "
+                            "correct score.scorers[].url (the base URL, ending in /v1)")
 
     def complete_many(self, prompts: list[str]) -> list[str | EndpointFailure]:
         """Each prompt's answer, or the failure that ended its retries, in prompt order."""

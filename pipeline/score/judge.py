@@ -37,8 +37,8 @@ def parse_score(answer: str, low: int, high: int) -> float | None:
     match = _NUMBER.search(answer or "")
     if match is None:
         return None
-    value = int(match.group(1))
-    return float(value) if low <= value <= high else None
+    value = float(match.group(0))
+    return value if low <= value <= high else None
 
 
 class JudgeScorer(Scorer):

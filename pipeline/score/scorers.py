@@ -37,3 +37,13 @@ def endpoint_client(spec: Any) -> Any:
     return ChatClient(spec.url, spec.model, api_key_env=spec.api_key_env, timeout_s=spec.timeout_s,
                       max_retries=spec.max_retries, requests_per_second=spec.requests_per_second,
                       concurrency=spec.concurrency, temperature=spec.temperature, max_tokens=spec.max_new_tokens)
+
+
+def check_endpoints(config: Any) -> None:
+    """Every endpoint the score step will call must answer before the run starts (EndpointError)."""
+    if not config.score.enabled:
+        return
+    for spec in config.score.scorers:
+        client = endpoint_client(spec)
+        if client is not None:
+            client.check()
