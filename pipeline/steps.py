@@ -49,8 +49,13 @@ def _dedup(config: "PipelineConfig") -> list["Stage"]:
     from pipeline.dedup.config import LEVELS
     from pipeline.dedup.stage import DedupStage
 
-    return [DedupStage(level, config.dedup, cache_dir(config)) for level in LEVELS
-            if getattr(config.dedup, level).enabled]
+    stages: list["Stage"] = [DedupStage(level, config.dedup, cache_dir(config)) for level in LEVELS
+                             if getattr(config.dedup, level).enabled]
+    if config.dedup.reference_sets and config.dedup.ngram.enabled:
+        from pipeline.dedup.ngram_stage import NgramDecontamStage
+
+        stages.append(NgramDecontamStage(config.dedup))
+    return stages
 
 
 def _score(config: "PipelineConfig") -> list["Stage"]:
@@ -95,7 +100,8 @@ def _split(config: "PipelineConfig") -> list["Stage"]:
 STEPS: tuple[Step, ...] = (
     Step("collect", "read every source into records", _collect),
     Step("clean", "normalise, redact PII, score and filter", _clean),
-    Step("dedup", "exact, near-duplicate and semantic dedup, one stage per enabled level", _dedup),
+    Step("dedup", "exact, near-duplicate and semantic dedup, one stage per enabled level; n-gram "
+         "decontamination against the reference sets", _dedup),
     Step("score", "model and word-list scores (perplexity/IFD, judge, classifier, flagged words), then a "
          "decision; one stage per scorer", _score),
     Step("augment", "one stage per augmenter, outputs gated and with lineage", _augment),

@@ -121,6 +121,27 @@ class SemanticConfig(LevelConfig):
                     " workers started with `dask worker --resources GPU=1`; empty: any worker")
 
 
+class NgramConfig(Strict):
+    """Word n-gram overlap with the reference sets: partial copies inside longer texts."""
+
+    enabled: bool = Field(default=True, description="runs when there are reference_sets")
+    n: int = Field(default=13, ge=3, le=50, description="words per n-gram (13: GPT-3's decontamination)")
+    min_words: int = Field(default=8, ge=1, description="a reference text shorter than n words is one gram of "
+                           "its own length when it has at least this many (shorter ones are counted, not matched)")
+    min_matches: int = Field(default=1, ge=1, description="shared n-grams that make a record contaminated")
+    fields: dict[str, list[str]] | None = Field(
+        default=None, description="per record kind, the fields scanned; default: every content field")
+    reference_fields: dict[str, list[str]] | None = Field(
+        default=None, description="per reference kind, the reference fields indexed; default: every content "
+        "field but the label")
+
+    @model_validator(mode="after")
+    def _min_words(self) -> "NgramConfig":
+        if self.min_words > self.n:
+            raise ValueError(f"min_words {self.min_words} > n {self.n}")
+        return self
+
+
 class DedupConfig(Strict):
     fields: dict[str, list[str]] = Field(
         default_factory=lambda: {k: list(v) for k, v in DEFAULT_DEDUP_FIELDS.items()},
@@ -144,6 +165,7 @@ class DedupConfig(Strict):
     exact: ExactConfig = Field(default_factory=ExactConfig)
     near: NearConfig = Field(default_factory=NearConfig)
     semantic: SemanticConfig = Field(default_factory=SemanticConfig)
+    ngram: NgramConfig = Field(default_factory=NgramConfig)
     reference_sets: list[ReferenceSource] = Field(default_factory=list, description="decontamination targets")
     against: list[str] = Field(
         default_factory=list, description="earlier dedup outputs (folders) new records are also compared with"
