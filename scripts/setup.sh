@@ -40,4 +40,7 @@ if [ ! -x .venv-labelstudio/bin/label-studio ]; then
   .venv-labelstudio/bin/python -m pip install -q label-studio==1.23.2
 fi
 .venv/bin/curate demo-data >/dev/null
+# The flagged-word lists of the score step (LDNOOBW, the `naughty-words` npm package), fetched now
+# so the first run does not.
+.venv/bin/python -m pipeline.score.flagged >/dev/null
 echo "setup complete: .venv ready, demo data in ${CURATE_DATA_HOME:-$HOME/.cache/curate/data}"

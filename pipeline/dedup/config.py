@@ -108,6 +108,11 @@ class SemanticConfig(LevelConfig):
     threshold: float = Field(default=0.90, gt=0, le=1, description="cosine similarity that makes a duplicate")
     device: Literal["auto", "cpu", "cuda"] = Field(default="auto", description="auto: the GPU when there is one")
     fp16: bool = Field(default=True, description="half precision on the GPU (the CPU always computes in fp32)")
+    backend: Literal["torch", "onnx", "openvino"] = Field(
+        default="torch", description="onnx / openvino: the model exported once and run by ONNX Runtime or "
+        "OpenVINO on the CPU (a local model folder; not on the GPU); part of the embedding cache's key")
+    quantize: bool = Field(default=False, description="onnx: int8 weights (dynamic quantisation, per channel); "
+                           "about 2x on a 2-core CPU, vectors within 0.1 in cosine (see bench/embed_backends.py)")
     batch_size: int = Field(default=256, ge=1, description="texts per encoder batch")
     max_seq_length: int = Field(default=256, ge=8, description="longer texts are truncated to this many tokens")
     cluster_above: int = Field(
@@ -119,6 +124,13 @@ class SemanticConfig(LevelConfig):
         default_factory=dict,
         description="Dask executor: the resources a worker must offer to embed a shard, e.g. {GPU: 1} for"
                     " workers started with `dask worker --resources GPU=1`; empty: any worker")
+
+    @model_validator(mode="after")
+    def _quantize_on_onnx(self) -> "SemanticConfig":
+        if self.quantize and self.backend != "onnx":
+            raise ValueError(f"quantize needs backend onnx (got {self.backend}): OpenVINO runs the int8 ONNX file "
+                             "slower than fp32, and torch has no int8 path here")
+        return self
 
 
 class NgramConfig(Strict):

@@ -46,9 +46,13 @@ class Embedder:
     """Encodes texts into L2-normalised float32 rows; the model loads on first use, once."""
 
     def __init__(self, model: str | None = None, device: str = "auto", batch_size: int = 256,
-                 fp16: bool = True, max_seq_length: int = 256, max_batch_tokens: int | None = None):
+                 fp16: bool = True, max_seq_length: int = 256, max_batch_tokens: int | None = None,
+                 backend: str = "torch", quantize: bool = False):
         self.model_name = model or default_model_path()
-        self.device = resolve_device(device)
+        # onnx / openvino: the CPU back-ends (onnx_backend.py); a GPU always runs torch.
+        self.device = resolve_device(device) if backend == "torch" else "cpu"
+        self.backend = backend
+        self.quantize = quantize and backend != "torch"
         self.batch_size = batch_size
         # Texts a batch may hold are also bounded by their estimated tokens (None: device default).
         self.max_batch_tokens = max_batch_tokens or (CPU_BATCH_TOKENS if self.device == "cpu" else None)
@@ -67,8 +71,10 @@ class Embedder:
                 label, ident = "/".join(path.resolve().parts[-2:]), folder_fingerprint(path)
             else:
                 label, ident = self.model_name, hub_revision(self.model_name)
-            dtype = "fp16" if self.half else "fp32"
-            self._key = f"{label}|{ident}|seq{self.max_seq_length}|{dtype}"
+            dtype = "fp16" if self.half else "int8" if self.quantize else "fp32"
+            # The back-end changes the vectors slightly: torch rows are never served to onnx and back.
+            engine = "" if self.backend == "torch" else f"|{self.backend}"
+            self._key = f"{label}|{ident}|seq{self.max_seq_length}|{dtype}{engine}"
         return self._key
 
     @property
@@ -78,6 +84,10 @@ class Embedder:
         return int(get_dim())
 
     def _load(self):
+        if self._model is None and self.backend != "torch":
+            from pipeline.dedup.onnx_backend import ExportedEncoder
+
+            self._model = ExportedEncoder(self.model_name, self.backend, self.quantize, self.max_seq_length)
         if self._model is None:
             from sentence_transformers import SentenceTransformer
 

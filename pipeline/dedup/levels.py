@@ -128,7 +128,7 @@ class SemanticLevel(Level):
         self.config = c
         self.device = resolve_device(c.device)
         self.embedder = Embedder(model=c.model, device=self.device, batch_size=c.batch_size, fp16=c.fp16,
-                                 max_seq_length=c.max_seq_length)
+                                 max_seq_length=c.max_seq_length, backend=c.backend, quantize=c.quantize)
         self.cache = VectorCache(cache_dir, self.embedder.model_key) if (c.cache and cache_dir) else None
         self.progress = progress
         self._counters: dict[str, int] = {}
