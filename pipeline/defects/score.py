@@ -24,7 +24,8 @@ DETECTORS: dict[str, list[tuple[str, Any]]] = {
     "exact_duplicate": [("dedup_exact", _DEDUP_SAME)],
     "near_duplicate": [("dedup_exact", _DEDUP_SAME), ("dedup_near", _DEDUP_SAME)],
     "paraphrase": [("dedup_exact", _DEDUP_SAME), ("dedup_near", _DEDUP_SAME), ("dedup_semantic", _DEDUP_SAME)],
-    "contamination": [("dedup_exact", _REFERENCE), ("dedup_near", _REFERENCE), ("dedup_semantic", _REFERENCE)],
+    "contamination": [("dedup_exact", _REFERENCE), ("dedup_near", _REFERENCE), ("dedup_semantic", _REFERENCE),
+                      ("decontam_ngram", _ANY)],
     "other_language": [("clean", lambda reason: "lang" in reason)],
     "truncated": [("clean", _ANY)],
     "garbled": [("clean", _ANY)],
@@ -125,3 +126,15 @@ def precisions(truth: list[dict[str, Any]], flags: dict[str, dict[str, Flag]], r
     pii = {t["item"] for t in truth if t["kind"] == "pii"}
     out.append(StagePrecision("clean (PII redaction)", len(redacted), len(redacted & pii)))
     return out
+
+
+def score_catches(stage: str, inputs: pa.Table, rejected: pa.Table) -> dict[str, dict[str, Any]]:
+    """What a score stage rejected, per planted kind of the records it saw ("clean": none planted):
+    how many of each kind came in, how many it rejected, and the share."""
+    seen = Counter(item_of(m)[1] or "clean" for m in inputs.column("meta").to_pylist())
+    hit: Counter[str] = Counter()
+    for record in rejected.column("record").to_pylist():
+        meta = json.loads(record).get("meta") if record else None
+        hit[item_of(meta if isinstance(meta, str) else json.dumps(meta))[1] or "clean"] += 1
+    return {kind: {"in": n, "rejected": hit.get(kind, 0), "share": hit.get(kind, 0) / n}
+            for kind, n in sorted(seen.items())}

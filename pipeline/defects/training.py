@@ -79,7 +79,8 @@ def scored(rows: list[dict[str, Any]], names: list[str], seeds: int, resamples: 
     """Per arm: macro-F1 with its interval, the paired differences to the arm before it and to its
     random control (`<arm>~random`, where trained); and the share of the corruption's damage
     (clean - corrupted) that the curated arms recover."""
-    order = [Arm(n, "random_control" if n.endswith("~random") else "variant", PREVIOUS[n],
+    # A score's arm (score_<name>, its top-k) is compared with the curated records it chose from.
+    order = [Arm(n, "random_control" if n.endswith("~random") else "variant", PREVIOUS.get(n, "curated"),
                  f"{n}~random" if f"{n}~random" in names else None) for n in names]
     effects = ablation_effects(rows, order, resamples)
     cols, _ = arm_columns(rows, order)

@@ -27,7 +27,7 @@ from pipeline.defects.config import DefectBenchConfig
 from pipeline.defects.plant import plant
 from pipeline.defects.review import review_selection
 from pipeline.experiments.controls import random_control
-from pipeline.defects.score import detections, item_of, precisions, redacted_items, stage_flags
+from pipeline.defects.score import detections, item_of, precisions, redacted_items, score_catches, stage_flags
 from pipeline.records import empty_record, records_to_table
 
 Say = Callable[[str], None]
@@ -122,7 +122,8 @@ def run_pipeline_on(corrupted: Path, heldout: Path, out_dir: Path, extra: dict[s
                   "reference_sets": [{"name": "heldout", "kind": "classification", "path": str(heldout),
                                       "fields": {"text": "text"}}]},
     }, extra)
-    return run_pipeline(parse_config(cfg), until="dedup")
+    # Up to the score step: it runs only when the benchmark's `pipeline` enables it.
+    return run_pipeline(parse_config(cfg), until="score")
 
 
 def items_table(items: list[dict[str, Any]], source: str) -> pa.Table:
@@ -214,7 +215,15 @@ def run_defect_bench(cfg: DefectBenchConfig, say: Say = print, models: list[str]
     found = detections(truth, flags, redacted)
     precise = precisions(truth, flags, redacted)
 
-    raw, curated = ctx.outputs["collect"].read_kept(), ctx.outputs[stages[-1]].read_kept()
+    # Curation is everything before the score step; each score's decision is an arm of its own.
+    score_stages = [n for n in stages if n.startswith("score_")]
+    plain = [n for n in stages if n not in score_stages]
+    raw, curated = ctx.outputs["collect"].read_kept(), ctx.outputs[plain[-1]].read_kept()
+    catches = {}
+    previous = plain[-1]
+    for n in score_stages:
+        catches[n] = score_catches(n, ctx.outputs[previous].read_kept(columns=["meta"]), ctx.outputs[n].read_rejected())
+        previous = n
     picks, review = review_scores(curated, cfg.review_share, cfg.review_features)
     # Size-matched random controls: is curation's choice of records better than dropping as many
     # at random (whole groups)? Is the review selection better than reviewing as many at random?
@@ -222,6 +231,11 @@ def run_defect_bench(cfg: DefectBenchConfig, say: Say = print, models: list[str]
             "curated~random": random_control(raw, curated.num_rows, cfg.seed),
             "relabelled": relabelled(curated, {p["id"] for p in picks}, truth),
             "relabelled~random": relabelled(curated, random_review(curated, len(picks), cfg.seed), truth)}
+    # A score's top-k against as many records kept at random from the same curated set.
+    for n in score_stages:
+        kept = ctx.outputs[n].read_kept()
+        arms[n] = kept
+        arms[f"{n}~random"] = random_control(curated, kept.num_rows, cfg.seed)
     # Models are scored on the test items no defect copied into train: a contaminated item's score
     # measures memorisation, not what the data taught (decontamination is scored above).
     copied = {t["of"] for t in truth if t["kind"] == "contamination"}
@@ -235,7 +249,7 @@ def run_defect_bench(cfg: DefectBenchConfig, say: Say = print, models: list[str]
                        "missed_examples": d.missed_examples} for d in found],
         "stage_precision": [{"stage": p.stage, "flagged": p.flagged, "explained": p.explained,
                              "precision": p.precision, "unplanted_reasons": dict(p.unplanted_reasons)} for p in precise],
-        "review": review, "test_scored": len(scored), "test_contaminated_left_out": len(splits["test"]) - len(scored),
+        "score_catches": catches, "review": review, "test_scored": len(scored), "test_contaminated_left_out": len(splits["test"]) - len(scored),
         "arms": {n: t.num_rows for n, t in arms.items()}, "wrong_labels": _wrong_label_shares(arms, truth), "models": trained,
         "config": cfg.model_dump(mode="json"),
     }

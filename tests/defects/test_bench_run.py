@@ -52,3 +52,23 @@ def test_every_family_scores_every_arm_with_intervals_and_recovery(report):
         assert set(m["recovered"]) == {"curated", "relabelled"}
     # The head learned the genres: far above the 0.25 of guessing among four.
     assert next(e for e in models["head"]["effects"] if e["variant"] == "clean")["value"] > 0.35
+
+
+def test_a_score_is_an_arm_against_its_random_control(tmp_path):
+    """Flagged words (no model to load) with a top fraction: what it rejected per planted kind, and
+    its arm beside a random cut of the curated records to the same size."""
+    cfg = DefectBenchConfig(max_items=120, per_group=2, seeds=2, models=["tfidf"], out_dir=str(tmp_path),
+                            resamples=100, pipeline={
+                                "clean": {"quality": {"words": {"min": 20}}},
+                                "dedup": {"semantic": {"enabled": False}},
+                                "score": {"enabled": True, "scorers": [
+                                    {"name": "flag", "kind": "flagged_words",
+                                     "decide": {"top_fraction": 0.8, "better": "low"}}]}})
+    report = run_defect_bench(cfg, say=lambda _: None)
+    arms = report["arms"]
+    assert arms["score_flag"] == arms["score_flag~random"] == round(0.8 * arms["curated"])
+    catches = report["score_catches"]["score_flag"]
+    assert sum(c["in"] for c in catches.values()) == arms["curated"]
+    assert sum(c["rejected"] for c in catches.values()) == arms["curated"] - arms["score_flag"]
+    f1 = {e["variant"]: e for e in report["models"]["tfidf"]["effects"] if e["metric"] == "macro_f1"}
+    assert f1["score_flag"]["vs_previous"]["other"] == "curated"
