@@ -170,8 +170,9 @@ class ScoreStage(Stage):
             full = full.set_column(full.schema.get_field_index("operations"), "operations",
                                    pa.array(operations, full.schema.field("operations").type))
             kept = full.take(pa.array(keep, pa.int64()))
+            dropped = [i for i in range(n) if reasons[i] is not None]
             rejected = [reject_row(self.name, reasons[i][0], reasons[i][1], rec)
-                        for i, rec in enumerate(full.to_pylist()) if reasons[i] is not None]
+                        for i, rec in zip(dropped, full.take(pa.array(dropped, pa.int64())).to_pylist())]
             row += n
             yield n, BatchResult(kept, reject_rows(rejected))
 
