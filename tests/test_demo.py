@@ -53,7 +53,8 @@ def test_demo_run_accounts_for_every_record_and_inspect_shows_reasons(demo_run):
                  for m in (out / "stages").glob("*/manifest.json") if "split" not in m.parent.name}
     augmenters = ["augment_back_translation", "augment_synonym", "augment_synonym_email",
                   "augment_rename_identifiers", "augment_add_docstring"]
-    assert set(manifests) == {"collect", "clean", "dedup_exact", "dedup_near", "dedup_semantic", *augmenters}
+    assert set(manifests) == {"collect", "clean", "dedup_exact", "dedup_near", "dedup_semantic", "decontam_ngram",
+                              *augmenters}
     for m in manifests.values():
         c = m["counts"]
         assert c["in"] + c.get("generated", 0) == c["kept"] + c["rejected"]
@@ -62,13 +63,14 @@ def test_demo_run_accounts_for_every_record_and_inspect_shows_reasons(demo_run):
         assert pq.read_table(stage_dir / "kept", columns=["id"]).num_rows == c["kept"]
         assert pq.read_table(stage_dir / "rejected", columns=["reason"]).num_rows == c["rejected"]
     assert manifests["clean"]["counts"]["in"] == manifests["collect"]["counts"]["kept"]
-    chain = ["clean", "dedup_exact", "dedup_near", "dedup_semantic", *augmenters]
+    chain = ["clean", "dedup_exact", "dedup_near", "dedup_semantic", "decontam_ngram", *augmenters]
     for before, after in zip(chain, chain[1:]):
         assert manifests[after]["counts"]["in"] == manifests[before]["counts"]["kept"]
     # The real corpora hold duplicates: SpamAssassin resends, chatterbot repeats its turns.
     assert manifests["dedup_exact"]["counts"]["rejected"] > 0 and manifests["dedup_near"]["counts"]["rejected"] > 0
     assert manifests["dedup_exact"]["counters"]["reference:humaneval:records"] == 164
-    for level in chain[1:4]:
+    assert manifests["decontam_ngram"]["counters"]["reference_ngrams"] > 10_000  # HumanEval's 164 problems
+    for level in chain[1:5]:
         stage_dir = out / "stages" / f"{level}-{manifests[level]['key']}"
         for r in pq.read_table(stage_dir / "rejected").to_pylist():
             assert r["duplicate_of"] and r["similarity"] is not None, r["reason"]
