@@ -53,6 +53,10 @@ def main() -> None:
         prec = "n/a" if p["precision"] is None else f"{p['precision']:.3f}"
         print(f"  {p['stage']:22s} flagged {p['flagged']:5,}  explained {p['explained']:5,}  precision {prec}"
               + (f"  others: {p['unplanted_reasons']}" if p["unplanted_reasons"] else ""))
+    for stage, kinds in report.get("score_catches", {}).items():
+        print(f"what {stage} rejected, per planted kind of the records it saw (its decision: top-k)")
+        for kind, c in kinds.items():
+            print(f"  {kind:16s} in {c['in']:5,}  rejected {c['rejected']:5,}  share {c['share']:.3f}")
     r = report["review"]
     print(f"label review (top {r['share']:.0%} of curated train by confident learning, out-of-fold {r['features']}): "
           f"{r['selected']:,} selected, {r['flips_selected']:,} of {r['flips_in_curated']:,} flips; "
