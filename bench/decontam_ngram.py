@@ -23,13 +23,11 @@ import argparse
 import json
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import psutil
 
 KINDS = {"verbatim_50": (50, 0), "verbatim_80": (80, 0), "edited_50": (50, 2), "verbatim_20": (20, 0)}
 FILLER = ["please", "really", "today", "now", "again", "maybe", "also", "just", "still", "quite"]
@@ -113,20 +111,12 @@ def child(out: str, workers: int, run: int) -> None:
 
 
 def measure(out: Path, workers: int, run: int) -> tuple[dict, float]:
-    proc = subprocess.Popen([sys.executable, __file__, "--child", str(out), "--workers", str(workers),
-                             "--run", str(run)], stdout=subprocess.PIPE, text=True)
-    ps, peak = psutil.Process(proc.pid), 0
-    while proc.poll() is None:
-        try:
-            rss = ps.memory_info().rss + sum(c.memory_info().rss for c in ps.children(recursive=True))
-            peak = max(peak, rss)
-        except psutil.NoSuchProcess:
-            break
-        time.sleep(0.1)
-    stdout = proc.stdout.read()
-    if proc.returncode:
-        raise SystemExit(f"child failed with {proc.returncode}")
-    return json.loads(stdout.strip().splitlines()[-1]), peak / 2**20
+    """The child's result and the peak memory of it and its workers."""
+    from _peak import run_measured
+
+    result, _, peak = run_measured([sys.executable, __file__, "--child", str(out), "--workers", str(workers),
+                                    "--run", str(run)], children=True, interval=0.1)
+    return result, peak
 
 
 def main() -> None:

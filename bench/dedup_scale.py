@@ -17,12 +17,9 @@ import argparse
 import json
 import random
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
-
-import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -104,19 +101,9 @@ def run_levels(out: str) -> None:
 
 
 def measure(out: Path) -> tuple[dict, float, float]:
-    t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, __file__, "--child", str(out)], stdout=subprocess.PIPE, text=True)
-    ps, peak = psutil.Process(proc.pid), 0
-    while proc.poll() is None:
-        try:
-            peak = max(peak, ps.memory_info().rss)
-        except psutil.NoSuchProcess:
-            break
-        time.sleep(0.05)
-    stdout = proc.stdout.read()
-    if proc.returncode:
-        raise SystemExit(f"child failed with {proc.returncode}")
-    return json.loads(stdout.strip().splitlines()[-1]), time.perf_counter() - t0, peak / 2**20
+    from _peak import run_measured
+
+    return run_measured([sys.executable, __file__, "--child", str(out)])
 
 
 def main() -> None:

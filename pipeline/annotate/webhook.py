@@ -29,6 +29,8 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from pipeline.http_json import send_json
+
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Curate-Webhook-Secret"
@@ -77,12 +79,7 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("webhook %s - " + format, self.address_string(), *args)
 
     def _reply(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, status, body)
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         self._reply(405 if self.path == PATH else 404, {"error": "POST only" if self.path == PATH else "not found"})

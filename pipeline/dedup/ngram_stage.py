@@ -24,6 +24,7 @@ from pipeline.stage import BatchStage
 
 STAGE = "decontam_ngram"
 _SPAN_WORDS = 60  # words of the overlapping span quoted in the reject detail
+CONTENT_FIELDS_ALL = tuple(dict.fromkeys(f for fields in CONTENT_FIELDS.values() for f in fields))
 
 
 def scanned_fields(config: DedupConfig, kind: str) -> tuple[str, ...]:
@@ -78,7 +79,9 @@ class NgramDecontamStage(BatchStage):
 
     def process_batch(self, batch: pa.RecordBatch) -> BatchResult:
         self.ensure_setup()
-        rows = batch.to_pylist()
+        # Only the kind and the text fields are read per record; whole rows only for the rejected.
+        names = [c for c in ("kind", *CONTENT_FIELDS_ALL) if c in batch.schema.names]
+        rows = batch.select(names).to_pylist()
         texts, owners = [], []  # one scanned text per (record, field)
         for i, row in enumerate(rows):
             for f in scanned_fields(self.config, row["kind"]):
@@ -91,20 +94,19 @@ class NgramDecontamStage(BatchStage):
         for (i, f), text, m in zip(owners, texts, matches):
             if m is not None and (i not in best or m.end - m.start > best[i][0].end - best[i][0].start):
                 best[i] = (m, f, text)
-        keep, rejected, counters = [], [], Counter()
-        for i, row in enumerate(rows):
-            if i not in best:
-                keep.append(i)
-                continue
+        table = pa.Table.from_batches([batch])
+        if not best:
+            return BatchResult(table, reject_rows([]))
+        dropped = sorted(best)
+        rejected, counters = [], Counter()
+        for i, row in zip(dropped, table.take(pa.array(dropped, pa.int64())).to_pylist()):
             m, f, text = best[i]
             refs = self._refs[m.ref_set]
-            set_name = refs.ref.name
-            counters[f"contaminated:{set_name}"] += 1
-            rejected.append(reject_row(STAGE, "ngram_contamination", self._detail(m, f, text, set_name, refs), row,
+            counters[f"contaminated:{refs.ref.name}"] += 1
+            rejected.append(reject_row(STAGE, "ngram_contamination", self._detail(m, f, text, refs.ref.name, refs), row,
                                        duplicate_of=refs.ids[m.ref_record], similarity=round(m.grams / m.windows, 4)))
-        table = pa.Table.from_batches([batch])
-        kept = table.take(pa.array(keep, pa.int64())) if rejected else table
-        return BatchResult(kept, reject_rows(rejected), dict(counters))
+        keep = [i for i in range(batch.num_rows) if i not in best]
+        return BatchResult(table.take(pa.array(keep, pa.int64())), reject_rows(rejected), dict(counters))
 
     def finish(self, plan: Any, out_dir: Any, parts: list[dict[str, Any]]) -> dict[str, int]:
         """What the index held: its n-grams, and the reference texts too short to match."""
