@@ -107,20 +107,9 @@ import numpy as np  # noqa: E402
 from scipy import sparse  # noqa: E402
 from scipy.sparse.csgraph import connected_components  # noqa: E402
 
-from dedup_truth import CACHE, SETS, normalised, true_pairs  # noqa: E402
+from _peers_venv import PEER_PINS, PEERS_VENV, ensure_venv, last_line, venv_python  # noqa: E402
+from dedup_truth import SETS, normalised, true_pairs  # noqa: E402
 
-PEERS_VENV = CACHE / "peers-venv"
-# What the peers' venv holds (the peers, and the libraries their results depend on most).
-PEER_PINS = {
-    "datasketch": "2.0.0",
-    "xxhash": "3.8.2",
-    # io: orjson for its JSONL reader and writer; processing: regex, which its text utilities import
-    "datatrove[io,processing]": "0.10.1",
-    "text-dedup": "0.4.0",
-    "datasets": "5.2.0",
-    "numpy": "2.4.6",
-}
-PIP_TIMEOUT_S = 1800
 RUN_TIMEOUT_S = 3600
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
                "OMP_WAIT_POLICY": "PASSIVE"}
@@ -131,46 +120,12 @@ FAMILIES = ["ours", "datasketch", "datatrove", "text-dedup"]
 
 
 def peer_python() -> Path:
-    return PEERS_VENV / "bin" / "python"
-
-
-def installed_versions(python: Path) -> dict[str, str | None]:
-    names = [spec.split("[")[0] for spec in PEER_PINS]
-    code = ("import json, importlib.metadata as m, sys\n"
-            "def v(n):\n"
-            "    try: return m.version(n)\n"
-            "    except m.PackageNotFoundError: return None\n"
-            f"print(json.dumps({{n: v(n) for n in {names!r}}}))")
-    out = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout)
+    return venv_python(PEERS_VENV)
 
 
 def ensure_peers_venv() -> tuple[dict[str, str | None], str | None]:
     """The peers' venv with PEER_PINS installed: (versions, None), or (versions, why not)."""
-    python = peer_python()
-    try:
-        if not python.exists():
-            base = getattr(sys, "_base_executable", sys.executable)
-            print(f"[creating {PEERS_VENV} with {base} -m venv]", flush=True)
-            subprocess.run([base, "-m", "venv", str(PEERS_VENV)], check=True, timeout=300)
-        versions = installed_versions(python)
-        wanted = {spec.split("[")[0]: v for spec, v in PEER_PINS.items()}
-        if versions != wanted:
-            specs = [f"{spec}=={v}" for spec, v in PEER_PINS.items()]
-            print(f"[pip install {' '.join(specs)} into {PEERS_VENV} (up to {PIP_TIMEOUT_S} s)]", flush=True)
-            done = subprocess.run([str(python), "-m", "pip", "install", *specs], capture_output=True, text=True,
-                                  timeout=PIP_TIMEOUT_S)
-            if done.returncode != 0:
-                return versions, "pip install failed: " + last_line(done.stderr or done.stdout)
-            versions = installed_versions(python)
-        return versions, None
-    except (subprocess.SubprocessError, OSError) as err:
-        return {}, f"{type(err).__name__}: {err}"
-
-
-def last_line(text: str) -> str:
-    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
-    return lines[-1][:300] if lines else "(no output)"
+    return ensure_venv(PEERS_VENV, PEER_PINS)
 
 
 # ---- the tools -----------------------------------------------------------------------------

@@ -81,6 +81,7 @@ import _setup  # noqa: E402,F401 - the project root on sys.path, offline hubs
 
 import numpy as np  # noqa: E402
 
+from _peers_venv import ensure_venv, venv_python  # noqa: E402
 from dedup_truth import CACHE, brown_texts, quality_texts  # noqa: E402
 
 SEMHASH_VERSION = "0.5.0"  # latest on PyPI when this was written (2026-12-06)
@@ -251,33 +252,12 @@ def time_search(emb: np.ndarray, threshold: float, repeat: int) -> dict:
 
 # ---------------------------------------------------------------- SemHash, in its own venv
 
-def venv_python() -> Path:
-    return SEMHASH_VENV / "bin" / "python"
-
-
-def installed_semhash() -> str | None:
-    if not venv_python().exists():
-        return None
-    probe = subprocess.run([str(venv_python()), "-c", "import importlib.metadata as m; print(m.version('semhash'))"],
-                           capture_output=True, text=True)
-    return probe.stdout.strip() if probe.returncode == 0 else None
-
-
 def ensure_semhash() -> str:
     """The venv with semhash==SEMHASH_VERSION, made once (python -m venv, pip install) and reused."""
-    if installed_semhash() == SEMHASH_VERSION:
-        return SEMHASH_VERSION
-    if not venv_python().exists():
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(SEMHASH_VENV)], check=True)
-    print(f"  installing semhash=={SEMHASH_VERSION} into {SEMHASH_VENV} ...", flush=True)
-    pip = subprocess.run([str(venv_python()), "-m", "pip", "install", "-q", f"semhash=={SEMHASH_VERSION}"],
-                         capture_output=True, text=True)
-    if pip.returncode != 0:
-        raise RuntimeError(f"pip install semhash=={SEMHASH_VERSION} failed:\n{pip.stderr[-3000:]}")
-    version = installed_semhash()
-    if version != SEMHASH_VERSION:
-        raise RuntimeError(f"semhash {version} installed, {SEMHASH_VERSION} wanted")
-    return version
+    versions, problem = ensure_venv(SEMHASH_VENV, {"semhash": SEMHASH_VERSION})
+    if problem:
+        raise RuntimeError(f"semhash=={SEMHASH_VERSION} could not be installed: {problem}")
+    return versions["semhash"]
 
 
 # Runs inside the SemHash venv: argv = folder (texts.json, embeddings.npy), threshold, repeat, backends.
@@ -349,7 +329,7 @@ def run_semhash(texts: list[str], emb: np.ndarray, threshold: float, repeat: int
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, "texts.json").write_text(json.dumps(texts), encoding="utf-8")
         np.save(Path(tmp, "embeddings.npy"), emb)
-        done = subprocess.run([str(venv_python()), "-c", SEMHASH_RUNNER, tmp, str(threshold), str(repeat),
+        done = subprocess.run([str(venv_python(SEMHASH_VENV)), "-c", SEMHASH_RUNNER, tmp, str(threshold), str(repeat),
                                ",".join(SEMHASH_BACKENDS)], capture_output=True, text=True, cwd=tmp)
     if done.returncode != 0:
         raise SemHashFailed(f"the SemHash run failed:\n{done.stderr[-3000:]}")
