@@ -29,7 +29,19 @@ def same_meaning(method: str, before: str, after: str) -> bool:
         return alpha_equivalent(before, after)
     if method == "add_docstring":
         return strip_docstrings(before) == strip_docstrings(after)
+    if method == "add_comments":
+        from pipeline.augment.comments import comments_only
+
+        return comments_only(before, after)
     return ast.dump(ast.parse(before)) == ast.dump(ast.parse(after))
+
+
+def refactor_equivalent(c: Candidate, before: str, after: str) -> bool:
+    """The refactoring the candidate names, undone on both sides, leaves the same syntax tree."""
+    from pipeline.augment.refactor.registry import equivalent
+
+    rewrite = json.loads(c.scores.get("augment_params") or "{}").get("code", {}).get("rewrite")
+    return rewrite is not None and equivalent(before, after, rewrite)
 
 
 def record_tests(record: dict[str, Any]) -> tuple[str, str] | None:
@@ -52,10 +64,14 @@ def score_code(cands: list[Candidate], config: CodeGates, workers: int = 2) -> d
         before, after = prefix + c.parent["code"], prefix + c.record["code"]
         if config.parses:
             c.scores["parses"] = _parses(after)
-        if config.alpha_equivalent and _parses(after) and _parses(before):
+        if c.method == "refactor":
+            if config.equivalent and _parses(after) and _parses(before):
+                c.scores["equivalent"] = refactor_equivalent(c, before, after)
+        elif config.alpha_equivalent and _parses(after) and _parses(before):
             c.scores["alpha_equivalent"] = same_meaning(c.method, before, after)
         tests = record_tests(c.parent) if config.tests else None
-        if tests and c.scores.get("parses", True) and c.scores.get("alpha_equivalent", True):
+        standing = c.scores.get("alpha_equivalent", True) and c.scores.get("equivalent", True)
+        if tests and c.scores.get("parses", True) and standing:
             to_test.append((c, assemble_program(c.record["prompt"], c.record["code"], tests[0], tests[1])))
 
     def run(item: tuple[Candidate, str]) -> None:

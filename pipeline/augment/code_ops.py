@@ -57,7 +57,7 @@ def with_context(code: str, prompt: str | None, edit: Callable[[str], tuple[str,
     return Edit(new, {**params, "with_prompt": bool(prefix)})
 
 
-class _CodeAugmenter(Augmenter):
+class CodeAugmenter(Augmenter):
     """Code augmenters see the record's prompt too: `augment_records` gets both."""
 
     uses_prompt: ClassVar[bool] = True
@@ -73,7 +73,7 @@ class _CodeAugmenter(Augmenter):
         """The edited source and the edit's params (`_unchanged`: the reason when nothing changed)."""
 
 
-class RenameAugmenter(_CodeAugmenter):
+class RenameAugmenter(CodeAugmenter):
     name = "rename_identifiers"
 
     def __init__(self, params: CodeParams | None = None):
@@ -105,7 +105,7 @@ class _CommentRemover(cst.CSTTransformer):
         return updated
 
 
-class RemoveCommentsAugmenter(_CodeAugmenter):
+class RemoveCommentsAugmenter(CodeAugmenter):
     name = "remove_comments"
 
     def __init__(self, params: CodeParams | None = None):
@@ -154,7 +154,7 @@ class _DocstringAdder(cst.CSTTransformer):
         return updated.with_changes(body=updated.body.with_changes(body=[doc, *updated.body.body]))
 
 
-class AddDocstringAugmenter(_CodeAugmenter):
+class AddDocstringAugmenter(CodeAugmenter):
     """Document the record's first function with the record's own prompt (the task it solves)."""
 
     name = "add_docstring"

@@ -16,8 +16,8 @@ from pipeline.records import CONTENT_FIELDS
 
 Kind = Literal["classification", "instruction", "code"]
 Method = Literal["back_translation", "synonym", "random_insert", "random_delete", "random_swap",
-                 "rename_identifiers", "remove_comments", "add_docstring"]
-CODE_METHODS = frozenset({"rename_identifiers", "remove_comments", "add_docstring"})
+                 "rename_identifiers", "remove_comments", "add_docstring", "refactor", "add_comments"]
+CODE_METHODS = frozenset({"rename_identifiers", "remove_comments", "add_docstring", "refactor", "add_comments"})
 # The input side by default: paraphrasing a prompt multiplies the ways a task is asked while
 # its answer stays correct; a rewritten response could drift from what was asked.
 DEFAULT_TEXT_FIELDS: dict[str, list[str]] = {"classification": ["text"], "instruction": ["prompt"]}
@@ -32,7 +32,11 @@ METHODS: dict[str, tuple[str, str, str | None]] = {
     "rename_identifiers": ("pipeline.augment.code_ops", "RenameAugmenter", None),
     "remove_comments": ("pipeline.augment.code_ops", "RemoveCommentsAugmenter", None),
     "add_docstring": ("pipeline.augment.code_ops", "AddDocstringAugmenter", None),
+    "refactor": ("pipeline.augment.refactor.augmenter", "RefactorAugmenter", "RefactorParams"),
+    "add_comments": ("pipeline.augment.comments", "AddCommentsAugmenter", "CommentParams"),
 }
+# Where a method's params model lives when not beside its augmenter (so a config loads without libcst).
+PARAMS_MODULES = {"refactor": "pipeline.augment.refactor.params"}
 
 
 class AugmenterConfig(Strict):
@@ -78,7 +82,7 @@ class AugmenterConfig(Strict):
             from pipeline.augment.code_ops import CodeParams
 
             return CodeParams.model_validate(params)
-        return getattr(import_module(module), model).model_validate(params)
+        return getattr(import_module(PARAMS_MODULES.get(self.method, module)), model).model_validate(params)
 
 
 class TextBand(Threshold):
@@ -117,6 +121,8 @@ class LabelGate(Strict):
 class CodeGates(Strict):
     parses: bool = True
     alpha_equivalent: bool = Field(default=True, description="renames must leave the tree the same up to names")
+    equivalent: bool = Field(default=True, description="a refactoring, undone by its inverse on both sides, must "
+                             "leave the same syntax tree")
     tests: bool = Field(default=True, description="run the record's tests (meta test + entry_point) when it has them")
     test_timeout_s: float = Field(default=10.0, gt=0)
 

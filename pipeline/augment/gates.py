@@ -151,6 +151,8 @@ def decide(c: Candidate, config: GatesConfig) -> str:
         return "gate:unparsable"
     if s.get("alpha_equivalent") is False:
         return "gate:not_alpha_equivalent"
+    if s.get("equivalent") is False:
+        return "gate:not_equivalent"
     if s.get("tests_passed") is False:
         return "gate:tests_failed"
     side = _outside(s.get("length_ratio"), config.length_ratio)

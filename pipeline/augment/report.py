@@ -53,7 +53,7 @@ def augment_summary(stage_dir: str | Path, examples: int = 2, chars: int = 160) 
                     before, after = changed_lines(str(parent.get(f) or ""), str(child.get(f) or ""))
                     out[name].examples.append({
                         "field": f, "before": _cut(before, chars), "after": _cut(after, chars),
-                        "scores": {k: c[k] for k in ("similarity", "length_ratio", "alpha_equivalent",
+                        "scores": {k: c[k] for k in ("similarity", "length_ratio", "alpha_equivalent", "equivalent",
                                                      "tests_passed", "label_prob") if c.get(k) is not None},
                     })
     return list(out.values())

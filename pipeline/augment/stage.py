@@ -48,7 +48,7 @@ SCORE_COLUMNS = {
     "length_ratio": pa.float64(), "similarity": pa.float64(), "duplicate": pa.string(),
     "duplicate_of": pa.string(), "duplicate_similarity": pa.float64(), "label_predicted": pa.string(),
     "label_prob": pa.float64(), "label_preserved": pa.bool_(), "parses": pa.bool_(),
-    "alpha_equivalent": pa.bool_(), "tests_passed": pa.bool_(), "tests_detail": pa.string(),
+    "alpha_equivalent": pa.bool_(), "equivalent": pa.bool_(), "tests_passed": pa.bool_(), "tests_detail": pa.string(),
     "augment_params": pa.string(),
 }
 CANDIDATE_SCHEMA = pa.schema([

@@ -53,6 +53,28 @@ class CausalLM:
             ids = ids["input_ids"]
         return list(ids)
 
+    def generate_chat(self, prompts: list[str], max_new_tokens: int, temperature: float = 0.0,
+                      batch_size: int = 8) -> list[str]:
+        """One answer per prompt (a user turn), greedy at temperature 0, in batches."""
+        import torch
+
+        self.load()
+        tok = self.tokenizer
+        answers: list[str] = []
+        for start in range(0, len(prompts), batch_size):
+            contexts = [self.chat_prefix(p)[-self.max_length:] for p in prompts[start:start + batch_size]]
+            width = max(map(len, contexts))
+            pad = tok.pad_token_id or 0
+            # Left padding: every row's answer starts at the same position.
+            ids = torch.tensor([[pad] * (width - len(x)) + x for x in contexts], device=self.device)
+            mask = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in contexts], device=self.device)
+            sampling = {"do_sample": True, "temperature": temperature} if temperature > 0 else {"do_sample": False}
+            with torch.inference_mode():
+                generated = self.model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens,
+                                                pad_token_id=pad, **sampling)
+            answers.extend(tok.batch_decode(generated[:, width:], skip_special_tokens=True))
+        return answers
+
     def encode(self, text: str) -> list[int]:
         return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 

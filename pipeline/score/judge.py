@@ -91,26 +91,8 @@ class JudgeScorer(Scorer):
         return out
 
     def _generate(self, prompts: list[str]) -> list[str]:
-        import torch
-
-        lm = self.lm
-        assert lm is not None
-        lm.load()
-        tok, c = lm.tokenizer, self.config
-        answers: list[str] = []
-        for start in range(0, len(prompts), c.batch_size):
-            contexts = [lm.chat_prefix(p)[-c.max_length:] for p in prompts[start:start + c.batch_size]]
-            width = max(map(len, contexts))
-            pad = tok.pad_token_id or 0
-            # Left padding: every row's answer starts at the same position.
-            ids = torch.tensor([[pad] * (width - len(x)) + x for x in contexts], device=lm.device)
-            mask = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in contexts], device=lm.device)
-            sampling = {"do_sample": True, "temperature": c.temperature} if c.temperature > 0 else {"do_sample": False}
-            with torch.inference_mode():
-                generated = lm.model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=c.max_new_tokens,
-                                              pad_token_id=pad, **sampling)
-            answers.extend(tok.batch_decode(generated[:, width:], skip_special_tokens=True))
-        return answers
+        c = self.config
+        return self.lm.generate_chat(prompts, c.max_new_tokens, c.temperature, c.batch_size)
 
     def _expected(self, prompts: list[str]) -> np.ndarray:
         """The scale's mean under the model's distribution over its digits as the next token."""
