@@ -44,15 +44,15 @@ def humaneval_records() -> list[dict]:
 def stdlib_records(limit: int) -> list[dict]:
     from pipeline.collect.code_tree import read_code_tree
     from pipeline.demo.config import demo_config
-    from pipeline.collect.readers import RawRow
+    from pipeline.collect.base import RawRow
 
-    [source] = [s for s in demo_config().collect.sources if s.name == "stdlib"]
+    [source] = [s for s in demo_config().sources if s.name == "stdlib"]
     from pathlib import Path
 
     out = []
     for row in read_code_tree(Path(source.path), source):
         if isinstance(row, RawRow):
-            out.append(row.fields)
+            out.append(row.data)
             if len(out) >= limit:
                 break
     return out
@@ -147,7 +147,7 @@ def suites_part(modules: list[str]) -> None:
             if not result.applied:
                 continue
             outcome = run_suite(module, result.source)
-            rows[name].update(modules=1, sites=len(result.applied), passed=outcome.passed)
+            rows[name].update(modules=1, sites=len(result.applied), passed=int(outcome.passed))
             parts.append(f"{name} {len(result.applied)}{'' if outcome.passed else ' FAILED: ' + outcome.detail}")
         together = run_suite(module, composed) if composed != source else None
         print(f"  {module} (suite: {baseline.ran} tests, {'passes' if baseline.passed else 'FAILS'} unchanged): "

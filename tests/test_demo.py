@@ -52,7 +52,7 @@ def test_demo_run_accounts_for_every_record_and_inspect_shows_reasons(demo_run):
     manifests = {json.loads(m.read_text())["stage"]: json.loads(m.read_text())
                  for m in (out / "stages").glob("*/manifest.json") if "split" not in m.parent.name}
     augmenters = ["augment_back_translation", "augment_synonym", "augment_synonym_email",
-                  "augment_rename_identifiers", "augment_add_docstring"]
+                  "augment_rename_identifiers", "augment_add_docstring", "augment_refactor"]
     assert set(manifests) == {"collect", "clean", "dedup_exact", "dedup_near", "dedup_semantic", "decontam_ngram",
                               *augmenters}
     for m in manifests.values():

@@ -74,9 +74,10 @@ def demo_config(out_dir: str | Path = "runs/demo", home: Path | None = None) -> 
             "dedup": {"semantic": {"kinds": ["instruction"]},
                       "reference_sets": [{"name": "humaneval", "kind": "code", "path": str(humaneval_jsonl(home)),
                                           "fields": {"code": "canonical_solution"}}]},
-            # Chat prompts are paraphrased (responses kept), functions renamed and documented from
-            # their own docstring-prompt, and spam is balanced up towards ham with synonym swaps
-            # (more of them per e-mail: ten swaps in a 300-word e-mail change next to nothing).
+            # Chat prompts are paraphrased (responses kept), functions renamed, documented from their
+            # own docstring-prompt and refactored (one proven rewrite each), and spam is balanced up
+            # towards ham with synonym swaps (more of them per e-mail: ten swaps in a 300-word e-mail
+            # change next to nothing).
             # The similarity gate embeds the chat prompts only, as semantic dedup does: MiniLM
             # needs minutes on 2 CPU cores for thousands of long e-mails.
             "augment": {
@@ -88,6 +89,7 @@ def demo_config(out_dir: str | Path = "runs/demo", home: Path | None = None) -> 
                      "params": {"aug_p": 0.1, "aug_max": 40}},
                     {"method": "rename_identifiers"},
                     {"method": "add_docstring"},
+                    {"method": "refactor"},
                 ],
                 "gates": {"similarity": {"kinds": ["instruction"]}},
                 "budget": {"balance": True, "balance_target": 0.8},

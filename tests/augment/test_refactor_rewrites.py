@@ -75,6 +75,14 @@ APPLIES = [
                 label = "small"
             return label
         """, '    label = "big" if n > 2 else "small"', [(1,), (5,)]),
+    ("if_to_conditional", """
+        def f(state, slots):
+            if slots:
+                state = state, slots
+            else:
+                state = state or None
+            return state
+        """, "    state = (state, slots) if slots else state or None", [(1, 2), (0, 0), (3, None)]),
     ("conditional_to_if", """
         def f(n):
             label = "big" if n > 2 else "small"  # size

@@ -30,7 +30,12 @@ class RefactorAugmenter(CodeAugmenter):
         random.Random(seed).shuffle(order)
         refusals: list[tuple[str, int, str]] = []
         for name in order:
-            result = run_rewrite(facts, REWRITES[name], seed, self.params.sites)
+            try:
+                result = run_rewrite(facts, REWRITES[name], seed, self.params.sites)
+            except (cst.CSTValidationError, cst.CSTLogicError) as exc:
+                # A rewrite that built an invalid tree: a bug to report, not a reason to stop the run.
+                refusals.append((name, 0, f"rewrite_error:{type(exc).__name__}"))
+                continue
             refusals += [(name, line, why) for line, why in result.refused]
             if result.applied:
                 return result.source, {"rewrite": name, "lines": result.applied,

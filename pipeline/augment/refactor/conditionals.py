@@ -13,8 +13,8 @@
 
 Both pairs evaluate the same expressions in the same order, so the proofs are structural: the
 branches assign exactly one plain name each (`x`, not `x.y` or `x[i]`); the branch that makes the
-`else` redundant ends, at its own top level, in return, raise, break or continue, so nothing
-after it runs when it is taken. Comments on lines that would disappear refuse the site
+`else` redundant ends in return, raise, break or continue (or in an if/else whose every branch
+does), so nothing after it runs when it is taken. Comments on lines that would disappear refuse the site
 (`comments_inside`); yield in a branch value refuses too (`moves_suspending_code`).
 """
 
@@ -29,8 +29,9 @@ _EXITS = (cst.Return, cst.Raise, cst.Break, cst.Continue)
 
 
 def _tight(expr: cst.BaseExpression) -> cst.BaseExpression:
-    """Parenthesised where a conditional expression's body or test needs it (an or_test)."""
-    if isinstance(expr, (cst.IfExp, cst.Lambda)) and not expr.lpar:
+    """Parenthesised where a conditional expression's parts need it: `x = a, b` branches would
+    otherwise make `a, (b if c else d)`."""
+    if isinstance(expr, (cst.IfExp, cst.Lambda, cst.Tuple)) and not expr.lpar:
         return expr.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
     return expr
 
@@ -60,7 +61,7 @@ class IfToConditional(Rewrite):
             return updated
         a = updated.body.body[0].body[0].value
         b = updated.orelse.body.body[0].body[0].value
-        value = cst.IfExp(test=_tight(updated.test), body=_tight(a), orelse=b)
+        value = cst.IfExp(test=_tight(updated.test), body=_tight(a), orelse=_tight(b) if isinstance(b, cst.Tuple) else b)
         line = updated.body.body[0]
         return line.with_changes(body=[line.body[0].with_changes(value=value)], leading_lines=updated.leading_lines)
 
@@ -99,11 +100,20 @@ def _bare(expr: cst.BaseExpression) -> cst.BaseExpression:
 
 
 def _exits(block: cst.BaseSuite) -> bool:
-    """The block ends, at its own top level, in return, raise, break or continue."""
+    """Every way through the block leaves it: its last statement is return, raise, break or
+    continue, or an if whose every branch (else included) exits."""
     if not isinstance(block, cst.IndentedBlock) or not block.body:
         return False
     last = block.body[-1]
-    return isinstance(last, cst.SimpleStatementLine) and isinstance(last.body[-1], _EXITS)
+    if isinstance(last, cst.SimpleStatementLine):
+        return isinstance(last.body[-1], _EXITS)
+    return isinstance(last, cst.If) and _if_exits(last)
+
+
+def _if_exits(node: cst.If) -> bool:
+    if node.orelse is None or not _exits(node.body):
+        return False
+    return _if_exits(node.orelse) if isinstance(node.orelse, cst.If) else _exits(node.orelse.body)
 
 
 class GuardClause(BodyRewrite):

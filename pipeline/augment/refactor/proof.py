@@ -2,7 +2,7 @@
 CPython tests written for it (`test.test_<name>`).
 
 The refactored source is written to a folder put first on `sys.path` of a fresh interpreter,
-imported before `unittest` (which imports difflib and fnmatch itself), and checked to be the file
+imported (in place of any copy loaded at start-up) before `unittest` (which imports difflib and fnmatch itself), and checked to be the file
 that loaded; the suite's `import_fresh_module` calls then find it too. The suite runs in that
 subprocess, so a refactoring that hangs or crashes costs a timeout, not the caller.
 """
@@ -20,6 +20,7 @@ _RUNNER = r'''
 import io, json, sys
 folder, name = sys.argv[1], sys.argv[2]
 sys.path.insert(0, folder)
+sys.modules.pop(name, None)  # loaded at start-up already (fnmatch is): load the given file instead
 import importlib
 module = importlib.import_module(name)
 import unittest

@@ -125,6 +125,8 @@ class FStringToFormat(Rewrite):
         expressions = [p for p in node.parts if isinstance(p, cst.FormattedStringExpression)]
         if not expressions:
             return "not_a_site"  # an f-string without fields: nothing to format
+        if isinstance(self.facts.parent(node), cst.ConcatenatedString):
+            return "implicit_concatenation"  # a call cannot stand between adjacent literals
         if any(isinstance(p, cst.FormattedStringText) and _RISKY_ESCAPE.search(p.value) for p in node.parts):
             return "escapes_in_template"
         if self.loses_comments(node):
