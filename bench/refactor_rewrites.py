@@ -28,6 +28,8 @@ import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
+from pipeline.augment.refactor.params import REWRITE_NAMES
+
 MODULES = ["textwrap", "colorsys", "heapq", "bisect", "shlex", "base64", "fnmatch", "getopt", "quopri",
            "graphlib", "string", "difflib", "fractions", "statistics", "calendar", "glob", "csv", "pprint"]
 
@@ -73,7 +75,6 @@ def context(code: str, prompt: str | None) -> str:
 
 
 def humaneval_part(problems: list[dict], workers: int) -> None:
-    from pipeline.augment.refactor.params import REWRITE_NAMES
     from pipeline.augment.refactor.registry import equivalent
     from pipeline.train.sandbox import assemble_program, run_program
 
@@ -106,7 +107,6 @@ def humaneval_part(problems: list[dict], workers: int) -> None:
 
 
 def stdlib_part(functions: list[dict]) -> None:
-    from pipeline.augment.refactor.params import REWRITE_NAMES
     from pipeline.augment.refactor.registry import equivalent
 
     print(f"\nStandard-library functions: {len(functions)} (the demo's code_tree source)")
@@ -127,7 +127,6 @@ def suites_part(modules: list[str]) -> None:
     import importlib.util
 
     from pipeline.augment.refactor.base import run_rewrite
-    from pipeline.augment.refactor.params import REWRITE_NAMES
     from pipeline.augment.refactor.proof import has_suite, run_suite
     from pipeline.augment.refactor.registry import REWRITES
 
@@ -166,7 +165,11 @@ def main() -> None:
     parser.add_argument("--modules", nargs="*", default=MODULES)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--parts", nargs="*", default=["humaneval", "stdlib", "suites"])
+    parser.add_argument("--rewrites", nargs="*", help="only these rewrites (default: all)")
     args = parser.parse_args()
+    if args.rewrites:
+        global REWRITE_NAMES
+        REWRITE_NAMES = tuple(args.rewrites)
     t0 = time.perf_counter()
     if "humaneval" in args.parts:
         humaneval_part(humaneval_records(), args.workers)

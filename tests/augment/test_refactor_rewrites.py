@@ -3,11 +3,11 @@ rewritten code runs the same, that comments elsewhere survive, and that each inv
 
 from __future__ import annotations
 
-import ast
 import textwrap
 
 import pytest
 
+from pipeline.augment.alpha import alpha_equivalent
 from pipeline.augment.refactor.base import run_rewrite
 from pipeline.augment.refactor.params import REWRITE_NAMES, RefactorParams
 from pipeline.augment.refactor.registry import REWRITES, equivalent, undo
@@ -151,6 +151,17 @@ APPLIES = [
         def f(name, n):
             return "{!s} has {!r:>4} 100%".format(name, n + 1)
         """, '    return "%s has %4r 100%%" % (name, n + 1)', [("a", 3)]),
+    ("extract_subexpression", """
+        def f(xs: list[int], n: int):
+            if n:
+                return len(xs) * len(xs) - n
+            return 0
+        """, "        xs_len = len(xs)", [([1, 2], 1), ([], 0), ([3], 5)]),
+    ("inline_variable", """
+        def f(xs: list[int]):
+            size = len(xs) + 1
+            return size * size
+        """, "    return (len(xs) + 1) * (len(xs) + 1)", [([1, 2],), ([],)]),
 ]
 
 
@@ -161,7 +172,7 @@ def test_rewrite_applies_runs_the_same_and_is_undone(name, source, expected, cal
     assert expected in result.source.splitlines(), result.source
     behaves_the_same(src(source), result.source, calls)
     assert equivalent(src(source), result.source, name)
-    assert ast.dump(ast.parse(undo(result.source, name))) == ast.dump(ast.parse(undo(src(source), name)))
+    assert alpha_equivalent(undo(result.source, name), undo(src(source), name))
 
 
 def test_every_rewrite_is_exercised_and_has_an_inverse():
@@ -298,6 +309,31 @@ REFUSES = [
                 y = 2
             return y
         """, "statements_follow"),
+    ("extract_subexpression", """
+        def f(xs, n: int):
+            return len(xs) * len(xs) - n
+        """, "not_pure"),
+    ("extract_subexpression", """
+        def f(xs: list[int]):
+            return len(xs) + xs.pop() + len(xs)
+        """, "calls_between"),
+    ("extract_subexpression", """
+        def f(n: int):
+            if n:
+                m = 2
+            return (m + 1) * (m + 1)
+        """, "not_pure"),
+    ("inline_variable", """
+        def f(xs: list[int]):
+            size = len(xs) + 1
+            return size * 2
+        """, "single_use"),
+    ("inline_variable", """
+        def f(xs: list[int]):
+            size = len(xs) + 1
+            print(size * size)
+            return size
+        """, "name_used_elsewhere"),
     ("if_to_conditional", """
         def f(x):
             if x:

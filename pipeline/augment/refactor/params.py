@@ -12,6 +12,7 @@ REWRITE_NAMES = (
     "loop_to_comprehension", "comprehension_to_loop", "if_to_conditional", "conditional_to_if", "guard_clause",
     "nested_if", "augmented_assignment", "expanded_assignment", "negated_operator", "negation", "len_to_truth",
     "truth_to_len", "format_to_fstring", "fstring_to_format", "percent_to_format", "format_to_percent",
+    "extract_subexpression", "inline_variable",
 )
 
 
