@@ -21,97 +21,9 @@ import libcst as cst
 
 from pipeline.augment.refactor.base import BodyRewrite, has_any, names_in
 from pipeline.augment.refactor.context import declared_outside, enclosing_function, in_function_scope, single_assign
-from pipeline.augment.refactor.facts import IMMUTABLE, NUMBERS, SEQUENCES
+from pipeline.augment.refactor.purity import Purity, calls_in, code_of, spellings, subexpressions
 
-_ARITHMETIC = (cst.Add, cst.Subtract, cst.Multiply)
 _ATOMS = (cst.Name, cst.Call, cst.Integer, cst.Float, cst.SimpleString)
-
-
-class _Purity:
-    """Whether an expression is pure and total here, and whether it reads a mutable value."""
-
-    def __init__(self, rewrite: BodyRewrite, statement: cst.CSTNode):
-        self.facts = rewrite.facts
-        self.statement = statement
-        self.scope = rewrite.facts.scope(statement)
-        self.mutable = False
-
-    def kind(self, expr: cst.BaseExpression) -> str | None:
-        """The proven type of a pure, total expression, or None."""
-        if isinstance(expr, (cst.Integer, cst.Float)):
-            return "int" if isinstance(expr, cst.Integer) else "float"
-        if isinstance(expr, cst.SimpleString):
-            return self.facts.kind(expr, self.scope)
-        if isinstance(expr, cst.Name):
-            found = self.facts.kind(expr, self.scope, annotations=True)
-            if found is None or not bound_before(self.facts, self.statement, expr.value):
-                return None  # an unbound local would raise earlier, before effects it used to follow
-            self.mutable = self.mutable or found not in IMMUTABLE
-            return found
-        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value == "len" \
-                and len(expr.args) == 1 and not expr.args[0].keyword and not expr.args[0].star:
-            inner = self.kind(expr.args[0].value)
-            return "int" if inner in SEQUENCES and self.facts.is_builtin("len") else None
-        if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus):
-            inner = self.kind(expr.expression)
-            return inner if inner in NUMBERS else None
-        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, _ARITHMETIC):
-            left, right = self.kind(expr.left), self.kind(expr.right)
-            if left in NUMBERS and right in NUMBERS:
-                return "float" if "float" in (left, right) else "int"
-            if isinstance(expr.operator, cst.Add) and left == right == "str":
-                return "str"
-        return None
-
-
-def bound_before(facts, statement: cst.CSTNode, name: str) -> bool:
-    """`name` is a parameter of the function, or assigned by a plain `name = ...` line that comes
-    before `statement` in its block or in a block enclosing it (so it is bound whenever it runs)."""
-    node = statement
-    parent = facts.parent(node)
-    while parent is not None:
-        if isinstance(parent, cst.FunctionDef):
-            params = parent.params
-            every = [*params.posonly_params, *params.params, *params.kwonly_params]
-            return any(p.name.value == name for p in every)
-        if isinstance(parent, (cst.IndentedBlock, cst.Module)):
-            for sibling in parent.body:
-                if sibling is node:
-                    break
-                assigned = single_assign(sibling)
-                if assigned is not None and assigned[0] == name:
-                    return True
-        node, parent = parent, facts.parent(parent)
-    return False
-
-
-def _subexpressions(node: cst.CSTNode) -> list[cst.BaseExpression]:
-    found: list[cst.BaseExpression] = []
-
-    class Collect(cst.CSTVisitor):
-        def on_visit(self, n: cst.CSTNode) -> bool:
-            if isinstance(n, (cst.Call, cst.BinaryOperation, cst.UnaryOperation)):
-                found.append(n)
-            return not isinstance(n, (cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp))
-
-    node.visit(Collect())
-    return found
-
-
-def _code(expr: cst.CSTNode) -> str:
-    return cst.Module([]).code_for_node(expr.with_changes(lpar=[], rpar=[]) if hasattr(expr, "lpar") else expr)
-
-
-def _calls(node: cst.CSTNode) -> list[cst.Call]:
-    found: list[cst.Call] = []
-
-    class Collect(cst.CSTVisitor):
-        def visit_Call(self, n: cst.Call) -> None:
-            found.append(n)
-
-    node.visit(Collect())
-    return found
-
 
 def _fresh(base: str, taken: set[str]) -> str:
     name, k = base, 2
@@ -166,7 +78,7 @@ class ExtractSubexpression(BodyRewrite):
             if not self.site(orig, refused):
                 out.append(new)
                 continue
-            text = _code(expr)
+            text = code_of(expr)
             name = _fresh(_name_for(expr), self.facts.spellings | self._used)
             self._used.add(name)
             replaced = new.visit(_Replace(text, name))
@@ -182,17 +94,17 @@ class ExtractSubexpression(BodyRewrite):
         if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
             return None
         counts: dict[str, list[cst.BaseExpression]] = {}
-        for expr in _subexpressions(stmt.body[0]):
-            counts.setdefault(_code(expr), []).append(expr)
+        for expr in subexpressions(stmt.body[0]):
+            counts.setdefault(code_of(expr), []).append(expr)
         repeated = [exprs for exprs in counts.values() if len(exprs) >= 2]
         if not repeated:
             return None
-        purity = _Purity(self, stmt)
+        purity = Purity(self, stmt)
         pure = [e for e in repeated if purity.kind(e[0]) is not None]
         if not pure:
-            return max(repeated, key=lambda e: len(_code(e[0])))[0], "not_pure"
-        exprs = max(pure, key=lambda e: len(_code(e[0])))
-        purity = _Purity(self, stmt)
+            return max(repeated, key=lambda e: len(code_of(e[0])))[0], "not_pure"
+        exprs = max(pure, key=lambda e: len(code_of(e[0])))
+        purity = Purity(self, stmt)
         purity.kind(exprs[0])
         return exprs[0], self._refusal(stmt, exprs, purity.mutable)
 
@@ -203,7 +115,7 @@ class ExtractSubexpression(BodyRewrite):
             return "one_line_block"
         if has_any(stmt, (cst.NamedExpr, cst.Yield, cst.Await)):
             return "rebinds_name"
-        if mutable and len(_calls(stmt)) > sum(len(_calls(e)) for e in exprs):
+        if mutable and len(calls_in(stmt)) > sum(len(calls_in(e)) for e in exprs):
             return "calls_between"
         return None
 
@@ -221,7 +133,7 @@ class _Replace(cst.CSTTransformer):
 
     def on_leave(self, original, updated):
         updated = super().on_leave(original, updated)
-        if isinstance(original, (cst.Call, cst.BinaryOperation, cst.UnaryOperation)) and _code(original) == self.text:
+        if isinstance(original, (cst.Call, cst.BinaryOperation, cst.UnaryOperation)) and code_of(original) == self.text:
             return cst.Name(self.name, lpar=updated.lpar if len(updated.lpar) > 1 else [],
                             rpar=updated.rpar if len(updated.rpar) > 1 else [])
         return updated
@@ -258,38 +170,26 @@ class InlineVariable(BodyRewrite):
         facts = self.facts
         if not in_function_scope(facts, line):
             return "not_in_function"
-        purity = _Purity(self, line)
+        purity = Purity(self, line)
         if purity.kind(expr) is None or isinstance(expr, (cst.Name, cst.Integer, cst.Float, cst.SimpleString)):
             return "not_pure"
         if self.loses_comments(line.with_changes(leading_lines=())):
             return "comments_inside"
         function = enclosing_function(facts, line)
-        spelled = _spellings(function.body, name)
-        if spelled != 1 + _spellings(stmt, name) or declared_outside(function, name) or name in names_in(expr):
+        spelled = spellings(function.body, name)
+        if spelled != 1 + spellings(stmt, name) or declared_outside(function, name) or name in names_in(expr):
             return "name_used_elsewhere"
         scope = facts.scope(line)
         if scope is None or sum(a.name == name for a in scope.assignments) != 1:
             return "name_used_elsewhere"
-        if _spellings(stmt, name) < 2:
+        if spellings(stmt, name) < 2:
             return "single_use"  # extracting it back needs a repeat: the gate could not check the way back
         if has_any(stmt, (cst.NamedExpr, cst.Yield, cst.Await, cst.Lambda, cst.ListComp, cst.SetComp,
                           cst.DictComp, cst.GeneratorExp)):
             return "rebinds_name"
-        if purity.mutable and _calls(stmt):
+        if purity.mutable and calls_in(stmt):
             return "calls_between"
         return None
-
-
-def _spellings(node: cst.CSTNode, name: str) -> int:
-    count = 0
-
-    class Count(cst.CSTVisitor):
-        def visit_Name(self, n: cst.Name) -> None:
-            nonlocal count
-            count += n.value == name
-
-    node.visit(Count())
-    return count
 
 
 class _Inline(cst.CSTTransformer):
