@@ -69,9 +69,9 @@ def edit_all(name: str, codes: list[str], prompts: list[str | None]):
 
 def context(code: str, prompt: str | None) -> str:
     """What the gate compares: prompt + code when the code is a bare body."""
-    from pipeline.augment.code_ops import parses
+    from pipeline.augment.code_ops import bare_body_prefix
 
-    return prompt + code if not parses(code) and prompt and parses(prompt + code) else code
+    return (bare_body_prefix(code, prompt) or "") + code
 
 
 def humaneval_part(problems: list[dict], workers: int) -> None:

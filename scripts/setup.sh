@@ -41,6 +41,12 @@ if [ ! -x .venv-labelstudio/bin/label-studio ]; then
   .venv-labelstudio/bin/python -m pip install -q --upgrade pip
   .venv-labelstudio/bin/python -m pip install -q label-studio==1.23.2
 fi
+# CPython's own test suites (test.test_textwrap, ...): the refactoring tests run them against
+# refactored standard-library modules. pyenv and python.org builds ship them; Debian splits them out.
+if ! .venv/bin/python -c "import test.test_textwrap" 2>/dev/null; then
+  v=$(.venv/bin/python -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
+  apt-get update -qq && apt-get install -y -qq "libpython${v}-testsuite"
+fi
 .venv/bin/curate demo-data >/dev/null
 # The flagged-word lists of the score step (LDNOOBW, the `naughty-words` npm package), fetched now
 # so the first run does not.

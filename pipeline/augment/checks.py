@@ -10,14 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.augment.candidates import Candidate
-from pipeline.augment.code_ops import parses as _parses
+from pipeline.augment.code_ops import bare_body_prefix, parses as _parses
 from pipeline.augment.config import CodeGates, LabelGate
 
 
 def _prefix(parent: dict[str, Any]) -> str:
     """The prompt when the code is a bare body that only parses after it (HumanEval layout)."""
-    code, prompt = parent.get("code") or "", parent.get("prompt") or ""
-    return prompt if not _parses(code) and prompt and _parses(prompt + code) else ""
+    return bare_body_prefix(parent.get("code") or "", parent.get("prompt") or "") or ""
 
 
 def same_meaning(method: str, before: str, after: str) -> bool:

@@ -36,14 +36,19 @@ def parses(source: str) -> bool:
     return True
 
 
+def bare_body_prefix(code: str, prompt: str | None) -> str | None:
+    """What the code is edited and compared after: "" when it parses alone, the prompt when it is
+    a bare body that parses after it (HumanEval layout), None when neither parses."""
+    if parses(code):
+        return ""
+    return prompt if prompt and parses(prompt + code) else None
+
+
 def with_context(code: str, prompt: str | None, edit: Callable[[str], tuple[str, dict[str, Any]]]) -> Edit:
     """Apply `edit` to the code, or to prompt + code when the code is a bare body."""
-    prefix = ""
-    if not parses(code):
-        if prompt and parses(prompt + code):
-            prefix = prompt
-        else:
-            return Edit.failed("unparsable")
+    prefix = bare_body_prefix(code, prompt)
+    if prefix is None:
+        return Edit.failed("unparsable")
     try:
         new, params = edit(prefix + code)
     except (RenameError, cst.ParserSyntaxError) as exc:

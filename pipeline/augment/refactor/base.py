@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal, Sequence
+from typing import Callable, ClassVar, Literal, Sequence
 
 import libcst as cst
 
@@ -82,7 +82,22 @@ class BodyRewrite(Rewrite):
         return updated.with_changes(body=self.rewrite_body(original.body, updated.body))
 
     def rewrite_body(self, original: Sequence[cst.BaseStatement], updated: Sequence[cst.BaseStatement]) -> list:
-        raise NotImplementedError
+        raise NotImplementedError  # each subclass says what it does with a block's statements
+
+    @staticmethod
+    def merge_pairs(original: Sequence[cst.BaseStatement], updated: Sequence[cst.BaseStatement],
+                    merge: Callable[[int], cst.BaseStatement | None]) -> list:
+        """The block with each pair of statements i, i + 1 that `merge(i)` turns into one replaced by it."""
+        out, i = [], 0
+        while i < len(original):
+            merged = merge(i) if i + 1 < len(original) else None
+            if merged is not None:
+                out.append(merged)
+                i += 2
+            else:
+                out.append(updated[i])
+                i += 1
+        return out
 
 
 # ---- shared node predicates --------------------------------------------------------------------
@@ -133,3 +148,42 @@ def has_any(node: cst.CSTNode, types: tuple[type, ...]) -> bool:
 def suspends_or_binds(node: cst.CSTNode) -> bool:
     """yield, await, := or lambda inside: moving such an expression changes when or where it runs."""
     return has_any(node, _SUSPENDS)
+
+
+# ---- parentheses -------------------------------------------------------------------------------
+
+# Expressions that bind tighter than any operator: safe as an operand without parentheses.
+ATOMS = (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.Integer, cst.Float, cst.SimpleString,
+         cst.ConcatenatedString, cst.FormattedString, cst.List, cst.Tuple, cst.Dict, cst.Set)
+
+
+def parenthesized(expr: cst.BaseExpression) -> cst.BaseExpression:
+    return expr.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+
+
+def wrapped(expr: cst.BaseExpression, types: tuple[type, ...]) -> cst.BaseExpression:
+    """In parentheses when it is one of `types` and has none (where the grammar needs them)."""
+    return parenthesized(expr) if isinstance(expr, types) and not expr.lpar else expr
+
+
+def unwrapped(expr: cst.BaseExpression) -> cst.BaseExpression:
+    """Without the one pair of parentheses a conditional expression or lambda needed inside an
+    expression (a statement of its own does not)."""
+    if isinstance(expr, (cst.IfExp, cst.Lambda)) and len(expr.lpar) == 1:
+        return expr.with_changes(lpar=[], rpar=[])
+    return expr
+
+
+def as_operand(expr: cst.BaseExpression) -> cst.BaseExpression:
+    """In parentheses unless it is an atom (a bare tuple gets them too)."""
+    if not isinstance(expr, ATOMS) or isinstance(expr, cst.Tuple) and not expr.lpar:
+        return parenthesized(expr)
+    return expr
+
+
+def len_argument(expr: cst.BaseExpression) -> cst.BaseExpression | None:
+    """`s` of a call `len(s)` (one positional argument), else None."""
+    if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value == "len" \
+            and len(expr.args) == 1 and not expr.args[0].keyword and not expr.args[0].star:
+        return expr.args[0].value
+    return None

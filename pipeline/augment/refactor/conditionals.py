@@ -22,18 +22,15 @@ from __future__ import annotations
 
 import libcst as cst
 
-from pipeline.augment.refactor.base import BodyRewrite, Rewrite, has_any
+from pipeline.augment.refactor.base import BodyRewrite, Rewrite, has_any, unwrapped, wrapped
 from pipeline.augment.refactor.context import single_assign
 
 _EXITS = (cst.Return, cst.Raise, cst.Break, cst.Continue)
 
 
-def _tight(expr: cst.BaseExpression) -> cst.BaseExpression:
-    """Parenthesised where a conditional expression's parts need it: `x = a, b` branches would
-    otherwise make `a, (b if c else d)`."""
-    if isinstance(expr, (cst.IfExp, cst.Lambda, cst.Tuple)) and not expr.lpar:
-        return expr.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
-    return expr
+# Where a conditional expression's parts need parentheses: `x = a, b` branches would otherwise
+# make `a, (b if c else d)`.
+_TIGHT = (cst.IfExp, cst.Lambda, cst.Tuple)
 
 
 def _branch_assign(block: cst.BaseSuite) -> tuple[str, cst.BaseExpression] | None:
@@ -61,7 +58,8 @@ class IfToConditional(Rewrite):
             return updated
         a = updated.body.body[0].body[0].value
         b = updated.orelse.body.body[0].body[0].value
-        value = cst.IfExp(test=_tight(updated.test), body=_tight(a), orelse=_tight(b) if isinstance(b, cst.Tuple) else b)
+        value = cst.IfExp(test=wrapped(updated.test, _TIGHT), body=wrapped(a, _TIGHT),
+                          orelse=wrapped(b, (cst.Tuple,)))
         line = updated.body.body[0]
         return line.with_changes(body=[line.body[0].with_changes(value=value)], leading_lines=updated.leading_lines)
 
@@ -84,19 +82,13 @@ class ConditionalToIf(Rewrite):
         name, value = updated.body[0].targets[0].target, updated.body[0].value
 
         def branch(expr: cst.BaseExpression) -> cst.IndentedBlock:
-            return cst.IndentedBlock([cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(name)], _bare(expr))])])
+            return cst.IndentedBlock([cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(name)], unwrapped(expr))])])
 
         header = cst.TrailingWhitespace(whitespace=updated.trailing_whitespace.whitespace,
                                         comment=updated.trailing_whitespace.comment)
         body = branch(value.body).with_changes(header=header)
-        return cst.If(test=_bare(value.test), body=body, orelse=cst.Else(branch(value.orelse)),
+        return cst.If(test=unwrapped(value.test), body=body, orelse=cst.Else(branch(value.orelse)),
                       leading_lines=updated.leading_lines)
-
-
-def _bare(expr: cst.BaseExpression) -> cst.BaseExpression:
-    if isinstance(expr, (cst.IfExp, cst.Lambda)) and len(expr.lpar) == 1:
-        return expr.with_changes(lpar=[], rpar=[])
-    return expr
 
 
 def _exits(block: cst.BaseSuite) -> bool:

@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import libcst as cst
 
-from pipeline.augment.refactor.base import BodyRewrite, has_any, names_in
+from pipeline.augment.refactor.base import BodyRewrite, as_operand, has_any, names_in
 from pipeline.augment.refactor.context import declared_outside, enclosing_function, in_function_scope, single_assign
 from pipeline.augment.refactor.purity import Purity, calls_in, code_of, spellings, subexpressions
 
-_ATOMS = (cst.Name, cst.Call, cst.Integer, cst.Float, cst.SimpleString)
 
 def _fresh(base: str, taken: set[str]) -> str:
     name, k = base, 2
@@ -144,23 +143,17 @@ class InlineVariable(BodyRewrite):
     inverse = "extract_subexpression"
 
     def rewrite_body(self, original, updated):
-        out, i = [], 0
-        while i < len(original):
-            assigned = single_assign(original[i]) if i + 1 < len(original) else None
-            if assigned is not None and self._uses(assigned[0], original[i + 1]):
-                name, expr = assigned
-                if self.site(original[i], self._refusal(original[i], original[i + 1], name, expr)):
-                    value = updated[i].body[0].value
-                    if not isinstance(value, _ATOMS):
-                        value = value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
-                    inlined = updated[i + 1].visit(_Inline(name, value))
-                    out.append(inlined.with_changes(leading_lines=[*updated[i].leading_lines,
-                                                                   *updated[i + 1].leading_lines]))
-                    i += 2
-                    continue
-            out.append(updated[i])
-            i += 1
-        return out
+        def merge(i: int) -> cst.BaseStatement | None:
+            assigned = single_assign(original[i])
+            if assigned is None or not self._uses(assigned[0], original[i + 1]):
+                return None
+            name, expr = assigned
+            if not self.site(original[i], self._refusal(original[i], original[i + 1], name, expr)):
+                return None
+            inlined = updated[i + 1].visit(_Inline(name, as_operand(updated[i].body[0].value)))
+            return inlined.with_changes(leading_lines=[*updated[i].leading_lines, *updated[i + 1].leading_lines])
+
+        return self.merge_pairs(original, updated, merge)
 
     @staticmethod
     def _uses(name: str, stmt: cst.BaseStatement) -> bool:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from pipeline.augment.refactor.base import BodyRewrite, Rewrite, names_in, suspends_or_binds
+from pipeline.augment.refactor.base import BodyRewrite, Rewrite, names_in, suspends_or_binds, unwrapped, wrapped
 from pipeline.augment.refactor.context import (
     declared_outside, enclosing_function, guarded, in_function_scope, seen_by_nested, single_assign, spelled_outside,
     target_names,
@@ -86,28 +86,12 @@ def _simple(expr: cst.BaseExpression) -> bool:
     return isinstance(expr, (cst.Name, cst.Integer, cst.Float, cst.SimpleString))
 
 
-def _paren(expr: cst.BaseExpression) -> cst.BaseExpression:
-    """A conditional expression where the grammar takes an or_test (a comprehension's iterable or if)."""
-    if isinstance(expr, cst.IfExp) and not expr.lpar:
-        return expr.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
-    return expr
-
-
 class LoopToComprehension(BodyRewrite):
     name = "loop_to_comprehension"
     inverse = "comprehension_to_loop"
 
     def rewrite_body(self, original, updated):
-        out, i = [], 0
-        while i < len(original):
-            merged = self._merge(original, updated, i) if i + 1 < len(original) else None
-            if merged is not None:
-                out.append(merged)
-                i += 2
-            else:
-                out.append(updated[i])
-                i += 1
-        return out
+        return self.merge_pairs(original, updated, lambda i: self._merge(original, updated, i))
 
     def _merge(self, original, updated, i):
         start, loop = original[i], original[i + 1]
@@ -124,8 +108,8 @@ class LoopToComprehension(BodyRewrite):
             return None
         new_loop = updated[i + 1]
         new_added, new_condition = _loop_body(new_loop, name, kind)
-        comp_for = cst.CompFor(target=new_loop.target, iter=_paren(new_loop.iter),
-                               ifs=[cst.CompIf(test=_paren(new_condition))] if new_condition is not None else [])
+        comp_for = cst.CompFor(target=new_loop.target, iter=wrapped(new_loop.iter, (cst.IfExp,)),
+                               ifs=[cst.CompIf(test=wrapped(new_condition, (cst.IfExp,)))] if new_condition is not None else [])
         if kind == "list":
             comp = cst.ListComp(elt=new_added[0], for_in=comp_for)
         elif kind == "set":
@@ -184,18 +168,18 @@ class ComprehensionToLoop(Rewrite):
         target = cst.Name(name)
         if isinstance(new_comp, cst.DictComp):
             add = cst.Assign([cst.AssignTarget(cst.Subscript(target, [cst.SubscriptElement(cst.Index(
-                _bare(new_comp.key)))]))], _bare(new_comp.value))
+                unwrapped(new_comp.key)))]))], unwrapped(new_comp.value))
             empty: cst.BaseExpression = cst.Dict([])
         else:
             method = "append" if isinstance(new_comp, cst.ListComp) else "add"
             add = cst.Expr(cst.Call(func=cst.Attribute(value=target, attr=cst.Name(method)),
-                                    args=[cst.Arg(_bare(new_comp.elt))]))
+                                    args=[cst.Arg(unwrapped(new_comp.elt))]))
             empty = cst.List([]) if method == "append" else cst.Call(cst.Name("set"))
         body: cst.BaseStatement = cst.SimpleStatementLine([add])
         if clause.ifs:
-            body = cst.If(test=_bare(clause.ifs[0].test), body=cst.IndentedBlock([body]))
+            body = cst.If(test=unwrapped(clause.ifs[0].test), body=cst.IndentedBlock([body]))
         start = updated.with_changes(body=[updated.body[0].with_changes(value=empty)])
-        loop = cst.For(target=_bare(clause.target), iter=_bare(clause.iter), body=cst.IndentedBlock([body]))
+        loop = cst.For(target=unwrapped(clause.target), iter=unwrapped(clause.iter), body=cst.IndentedBlock([body]))
         return cst.FlattenSentinel([start, loop])
 
     def _refusal(self, line, name, comp) -> str | None:
@@ -230,10 +214,3 @@ class ComprehensionToLoop(Rewrite):
         if guarded(facts, line):
             return "inside_try"
         return None
-
-
-def _bare(expr: cst.BaseExpression) -> cst.BaseExpression:
-    """Without the parentheses a comprehension needed (a statement does not)."""
-    if isinstance(expr, cst.IfExp) and len(expr.lpar) == 1:
-        return expr.with_changes(lpar=[], rpar=[])
-    return expr

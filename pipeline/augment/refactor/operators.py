@@ -15,16 +15,13 @@ from __future__ import annotations
 
 import libcst as cst
 
-from pipeline.augment.refactor.base import Rewrite
+from pipeline.augment.refactor.base import Rewrite, as_operand, len_argument, parenthesized
 from pipeline.augment.refactor.facts import IMMUTABLE, NUMBERS, SEQUENCES
 
 _AUGMENTED = {cst.Add: cst.AddAssign, cst.Subtract: cst.SubtractAssign, cst.Multiply: cst.MultiplyAssign,
               cst.Divide: cst.DivideAssign, cst.FloorDivide: cst.FloorDivideAssign, cst.Modulo: cst.ModuloAssign,
               cst.Power: cst.PowerAssign}
 _PLAIN = {v: k for k, v in _AUGMENTED.items()}
-_ATOMS = (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.Integer, cst.Float, cst.SimpleString,
-          cst.ConcatenatedString, cst.FormattedString, cst.List, cst.Tuple, cst.Dict, cst.Set)
-
 
 def _immutable_local(rewrite: Rewrite, name: cst.Name, node: cst.CSTNode, op: type) -> str | None:
     kind = rewrite.facts.kind(name, rewrite.facts.scope(node))
@@ -67,9 +64,7 @@ class ExpandedAssignment(Rewrite):
             self, original.target, original, op)
         if not self.site(original, refused):
             return updated
-        right = updated.value
-        if not isinstance(right, _ATOMS) or isinstance(right, cst.Tuple) and not right.lpar:
-            right = right.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+        right = as_operand(updated.value)
         return cst.Assign(targets=[cst.AssignTarget(updated.target)],
                           value=cst.BinaryOperation(left=cst.Name(updated.target.value), operator=op(), right=right))
 
@@ -131,8 +126,8 @@ class Negation(Rewrite):
         refused = "comments_inside" if self.loses_comments(original) else _equality_refusal(self, original, op, original)
         if not self.site(original, refused):
             return updated
-        positive = updated.with_changes(comparisons=[updated.comparisons[0].with_changes(operator=_POSITIVE[op]())],
-                                        lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+        positive = parenthesized(updated.with_changes(
+            comparisons=[updated.comparisons[0].with_changes(operator=_POSITIVE[op]())]))
         return cst.UnaryOperation(operator=cst.Not(), expression=positive, lpar=updated.lpar, rpar=updated.rpar)
 
 
@@ -146,13 +141,6 @@ def _sequence_refusal(rewrite: Rewrite, expr: cst.BaseExpression, node: cst.CSTN
     return None if kind in SEQUENCES else "type_unknown"
 
 
-def _len_of(expr: cst.BaseExpression) -> cst.BaseExpression | None:
-    if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value == "len" \
-            and len(expr.args) == 1 and not expr.args[0].keyword and not expr.args[0].star:
-        return expr.args[0].value
-    return None
-
-
 class LenToTruth(Rewrite):
     """`len(s) == 0` into `not s`."""
 
@@ -163,15 +151,13 @@ class LenToTruth(Rewrite):
         if len(original.comparisons) != 1 or not isinstance(original.comparisons[0].operator, cst.Equal):
             return updated
         zero = original.comparisons[0].comparator
-        seq = _len_of(original.left)
+        seq = len_argument(original.left)
         if seq is None or not (isinstance(zero, cst.Integer) and zero.value == "0"):
             return updated
         refused = "comments_inside" if self.loses_comments(original) else _sequence_refusal(self, seq, original)
         if not self.site(original, refused):
             return updated
-        operand = _len_of(updated.left)
-        if not isinstance(operand, _ATOMS) or isinstance(operand, cst.Tuple) and not operand.lpar:
-            operand = operand.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+        operand = as_operand(len_argument(updated.left))
         return cst.UnaryOperation(operator=cst.Not(), expression=operand, lpar=updated.lpar, rpar=updated.rpar)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from pipeline.augment.refactor.base import Rewrite
+from pipeline.augment.refactor.base import Rewrite, len_argument
 from pipeline.augment.refactor.context import single_assign
 from pipeline.augment.refactor.facts import IMMUTABLE, NUMBERS, SEQUENCES
 
@@ -38,9 +38,8 @@ class Purity:
                 return None  # an unbound local would raise earlier, before effects it used to follow
             self.mutable = self.mutable or found not in IMMUTABLE
             return found
-        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value == "len" \
-                and len(expr.args) == 1 and not expr.args[0].keyword and not expr.args[0].star:
-            inner = self.kind(expr.args[0].value)
+        if len_argument(expr) is not None:
+            inner = self.kind(len_argument(expr))
             return "int" if inner in SEQUENCES and self.facts.is_builtin("len") else None
         if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus):
             inner = self.kind(expr.expression)

@@ -44,9 +44,12 @@ def _fields(body: str) -> list[tuple[str, str | None, str | None, str | None]] |
         return None
 
 
-class FormatToFString(Rewrite):
-    name = "format_to_fstring"
-    inverse = "fstring_to_format"
+def _escape_braces(literal: str) -> str:
+    return literal.replace("{", "{{").replace("}", "}}")
+
+
+class _FormatCall(Rewrite):
+    """A rewrite of `"template".format(...)` calls: subclasses refuse, or build the replacement."""
 
     def leave_Call(self, original: cst.Call, updated: cst.Call):
         func = original.func
@@ -54,14 +57,26 @@ class FormatToFString(Rewrite):
                 and isinstance(func.value, cst.SimpleString)):
             return updated
         parts = _template(func.value)
-        refused = self._refusal(original, parts)
-        if not self.site(original, refused):
+        if not self.site(original, self._refusal(original, parts)):
             return updated
-        prefix, quote, body = parts
+        return self.build(original, updated, *parts)
+
+    def _refusal(self, call: cst.Call, parts: tuple[str, str, str] | None) -> str | None:
+        raise NotImplementedError  # what each rewrite cannot prove
+
+    def build(self, original: cst.Call, updated: cst.Call, prefix: str, quote: str, body: str) -> cst.BaseExpression:
+        raise NotImplementedError  # the replacement expression
+
+
+class FormatToFString(_FormatCall):
+    name = "format_to_fstring"
+    inverse = "fstring_to_format"
+
+    def build(self, original, updated, prefix, quote, body):
         positional = [a.value.value for a in original.args]
         out, auto = [], 0
         for literal, field, spec, conversion in _fields(body):
-            out.append(literal.replace("{", "{{").replace("}", "}}"))
+            out.append(_escape_braces(literal))
             if field is None:
                 continue
             name, auto = positional[auto], auto + 1
@@ -149,13 +164,12 @@ class PercentToFormat(Rewrite):
         if not (isinstance(original.operator, cst.Modulo) and isinstance(original.left, cst.SimpleString)):
             return updated
         parts = _template(original.left)
-        refused, directives = self._refusal(original, parts)
-        if not self.site(original, refused):
+        if not self.site(original, self._refusal(original, parts)):
             return updated
         prefix, quote, body = parts
         out, last = [], 0
         for m in _PERCENT.finditer(body):
-            out.append(body[last:m.start()].replace("{", "{{").replace("}", "}}"))
+            out.append(_escape_braces(body[last:m.start()]))
             last = m.end()
             if m.group(1):
                 out.append("%")
@@ -164,60 +178,51 @@ class PercentToFormat(Rewrite):
             spec = ("<" if minus else ">") + width if width else ""
             spec += f".{precision}" if precision is not None else ""
             out.append("{!" + conversion + (f":{spec}" if spec else "") + "}")
-        out.append(body[last:].replace("{", "{{").replace("}", "}}"))
+        out.append(_escape_braces(body[last:]))
         template = cst.SimpleString(f"{prefix}{quote}{''.join(out)}{quote}")
         right = updated.right
         args = [cst.Arg(e.value) for e in right.elements]
         return cst.Call(func=cst.Attribute(value=template, attr=cst.Name("format")), args=args,
                         lpar=updated.lpar, rpar=updated.rpar)
 
-    def _refusal(self, node: cst.BinaryOperation, parts) -> tuple[str | None, int]:
+    def _refusal(self, node: cst.BinaryOperation, parts) -> str | None:
         if parts is None:
-            return "escapes_in_template", 0
+            return "escapes_in_template"
         if self.loses_comments(node):
-            return "comments_inside", 0
+            return "comments_inside"
         body = parts[2]
         matches = list(_PERCENT.finditer(body))
         if "%" in _PERCENT.sub("", body):
-            return "bad_template", 0
+            return "bad_template"
         directives = [m for m in matches if not m.group(1)]
         if any(m.group(5) not in "sra" for m in directives):
-            return "conversion_differs", 0
+            return "conversion_differs"
         right = node.right
         if isinstance(right, cst.Tuple):
             if any(isinstance(e, cst.StarredElement) for e in right.elements):
-                return "operand_may_be_tuple", 0
+                return "operand_may_be_tuple"
             count = len(right.elements)
         else:
-            return "operand_may_be_tuple", 0
+            return "operand_may_be_tuple"
         if count != len(directives):
-            return "argument_count", 0
+            return "argument_count"
         try:
             ast.literal_eval(f"{parts[0]}{parts[1]}{body}{parts[1]}")
         except (SyntaxError, ValueError):
-            return "bad_template", 0
-        return None, len(directives)
+            return "bad_template"
+        return None
 
 
 _SPEC = re.compile(r"([<>]?)(\d*)(?:\.(\d+))?$")
 
 
-class FormatToPercent(Rewrite):
+class FormatToPercent(_FormatCall):
     """`"{!s:>5}: {!r}".format(a, b)` into `"%5s: %r" % (a, b)`."""
 
     name = "format_to_percent"
     inverse = "percent_to_format"
 
-    def leave_Call(self, original: cst.Call, updated: cst.Call):
-        func = original.func
-        if not (isinstance(func, cst.Attribute) and func.attr.value == "format"
-                and isinstance(func.value, cst.SimpleString)):
-            return updated
-        parts = _template(func.value)
-        refused = self._refusal(original, parts)
-        if not self.site(original, refused):
-            return updated
-        prefix, quote, body = parts
+    def build(self, original, updated, prefix, quote, body):
         out = []
         for literal, field, spec, conversion in _fields(body):
             out.append(literal.replace("%", "%%"))
